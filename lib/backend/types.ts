@@ -1,0 +1,216 @@
+/**
+ * The backend contract. Two implementations exist: `native` (the C++ addon, native/binding/) and
+ * `js` (pure TypeScript, lib/backend/js/). Every kernel has the same signature, the same buffer
+ * layouts and the same semantics in both; the C++ headers in native/kernels/ document each one.
+ * Buffers are caller-owned; nothing here allocates per call except where noted.
+ */
+
+/** Mirrors `cnn::Act` (native/kernels/common.h). */
+export enum Act {
+  Linear = 0, Relu = 1, LeakyRelu = 2, Elu = 3, Selu = 4, Sigmoid = 5, Tanh = 6, Softplus = 7,
+  Gelu = 8, Swish = 9, Softmax = 10, Relu6 = 11,
+}
+
+/** Mirrors `cnn::Padding`. */
+export enum Padding { Valid = 0, Same = 1 }
+
+/** Mirrors `cnn::Loss` (native/kernels/loss.h). */
+export enum LossKind {
+  CategoricalCrossentropy = 0, SparseCategoricalCrossentropy = 1, BinaryCrossentropy = 2,
+  MeanSquaredError = 3, MeanAbsoluteError = 4,
+}
+
+/** Mirrors `cnn::GemmKernel`. */
+export enum GemmKernel { Auto = 0, Avx2Fma = 1, Portable = 2, Naive = 3 }
+
+/** Mirrors `cnn::Conv2DDims` (native/kernels/conv2d.h). */
+export interface Conv2DDims {
+  N: number; H: number; W: number; C: number;
+  KH: number; KW: number; OC: number;
+  SH: number; SW: number; DH: number; DW: number;
+  PT: number; PL: number;
+  OH: number; OW: number;
+}
+
+/** Mirrors `cnn::Pool2DDims` (native/kernels/pool2d.h). */
+export interface Pool2DDims {
+  N: number; H: number; W: number; C: number;
+  PH: number; PW: number; SH: number; SW: number;
+  PT: number; PL: number;
+  OH: number; OW: number;
+}
+
+/** Mirrors `cnn::LayerKind` (native/engine/network.h). */
+export enum LayerKind {
+  Conv2D = 0, Dense = 1, MaxPool2D = 2, AvgPool2D = 3, GlobalAvgPool2D = 4, GlobalMaxPool2D = 5,
+  Flatten = 6, Dropout = 7, BatchNorm = 8, Activation = 9,
+}
+
+/** Mirrors `cnn::OptimizerKind`. */
+export enum OptimizerKind { Sgd = 0, Momentum = 1, Adam = 2, AdamW = 3, RMSprop = 4, Adagrad = 5 }
+
+/** Mirrors `cnn::LayerSpec`: per-sample shapes are [H, W, C]; a feature vector is [1, 1, F]. */
+export interface LayerSpec {
+  kind: LayerKind;
+  in: [number, number, number];
+  out: [number, number, number];
+  kh?: number; kw?: number; sh?: number; sw?: number; dh?: number; dw?: number;
+  padding?: Padding;
+  filters?: number;
+  units?: number;
+  act?: Act;
+  alpha?: number;
+  rate?: number;
+  momentum?: number;
+  eps?: number;
+  /** Offsets in floats into the flat parameter buffer; -1 or absent when the layer has none. */
+  kernel?: number; bias?: number; gamma?: number; beta?: number; movingMean?: number; movingVar?: number;
+}
+
+export interface OptimizerSpec {
+  kind: OptimizerKind;
+  beta1?: number; beta2?: number; eps?: number;
+  momentum?: number; nesterov?: boolean;
+  rho?: number; centered?: boolean;
+  weightDecay?: number;
+  clipNorm?: number; clipValue?: number;
+}
+
+export interface VariableSpec { offset: number; size: number; trainable: boolean }
+
+export interface NetworkSpec {
+  layers: LayerSpec[];
+  vars: VariableSpec[];
+  loss: LossKind;
+  fromLogits?: boolean;
+  labelSmoothing?: number;
+  opt: OptimizerSpec;
+  seed?: number;
+}
+
+/** Labels: (n, D) floats, or (n) int32 class indices for the sparse loss. */
+export type Labels = Float32Array | Int32Array;
+
+/** A compiled network (native/engine/network.h, lib/backend/js/network.ts). */
+export interface Network {
+  forwardBackward(x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number;
+  trainStep(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): number;
+  /** Same as trainStep but off the main thread (native) or after yielding to the event loop (js). */
+  trainStepAsync(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number>;
+  predict(out: Float32Array, x: Float32Array, n: number): void;
+  predictAsync(out: Float32Array, x: Float32Array, n: number): Promise<void>;
+  evaluate(out: Float32Array, x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number;
+  /** Copies the output (n * outSize floats) of the last forwardBackward / trainStep into dst. */
+  getOutput(dst: Float32Array): void;
+  /** Copies the flat gradient of the last forwardBackward / trainStep into dst (paramCount floats). */
+  getGrads(dst: Float32Array): void;
+  readonly outSize: number;
+  readonly inSize: number;
+  readonly paramCount: number;
+  readonly slotCount: number;
+  /** Frees native memory now (the finalizer does it otherwise). Further calls throw. */
+  dispose(): void;
+}
+
+/** Every kernel of a backend. Gradient outputs are overwritten, never accumulated, unless noted. */
+export interface Kernels {
+  readonly name: 'native' | 'js';
+
+  // threads and GEMM (native/kernels/gemm/sgemm.h)
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Returns false when the kernel cannot run on this CPU. */
+  setGemmKernel(k: GemmKernel): boolean;
+  gemmKernel(): GemmKernel;
+  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+        A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
+        C: Float32Array, ldc: number): void;
+  sgemmNaive(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+             A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
+             C: Float32Array, ldc: number): void;
+
+  // conv2d.h
+  conv2dDims(N: number, H: number, W: number, C: number, KH: number, KW: number, OC: number,
+             SH: number, SW: number, DH: number, DW: number, pad: Padding): Conv2DDims;
+  conv2dColSize(d: Conv2DDims): number;
+  conv2dForward(out: Float32Array, col: Float32Array | null, inp: Float32Array, weight: Float32Array,
+                bias: Float32Array | null, d: Conv2DDims, act: Act, alpha: number): void;
+  conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+                 dcol: Float32Array | null, dout: Float32Array, col: Float32Array | null,
+                 inp: Float32Array, weight: Float32Array, d: Conv2DDims): void;
+  conv2dForwardNaive(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+                     d: Conv2DDims, act: Act, alpha: number): void;
+  conv2dBackwardNaive(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+                      dout: Float32Array, inp: Float32Array, weight: Float32Array, d: Conv2DDims): void;
+
+  // pool2d.h
+  pool2dDims(N: number, H: number, W: number, C: number, PH: number, PW: number, SH: number, SW: number,
+             pad: Padding): Pool2DDims;
+  maxPool2dForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, d: Pool2DDims): void;
+  maxPool2dBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, d: Pool2DDims): void;
+  avgPool2dForward(out: Float32Array, inp: Float32Array, d: Pool2DDims): void;
+  avgPool2dBackward(dinp: Float32Array, dout: Float32Array, d: Pool2DDims): void;
+  globalAvgPoolForward(out: Float32Array, inp: Float32Array, N: number, HW: number, C: number): void;
+  globalAvgPoolBackward(dinp: Float32Array, dout: Float32Array, N: number, HW: number, C: number): void;
+  globalMaxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, N: number, HW: number, C: number): void;
+  globalMaxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, N: number, HW: number, C: number): void;
+
+  // dense.h
+  denseForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+               N: number, IN: number, UNITS: number, act: Act, alpha: number): void;
+  denseBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+                dout: Float32Array, inp: Float32Array, weight: Float32Array, N: number, IN: number, UNITS: number): void;
+
+  // activations.h
+  activationForward(y: Float32Array, x: Float32Array, rows: number, cols: number, act: Act, alpha: number): void;
+  activationBackward(dx: Float32Array, dy: Float32Array, x: Float32Array | null, y: Float32Array,
+                     rows: number, cols: number, act: Act, alpha: number): void;
+
+  // loss.h: each returns the batch loss; dpred may be null (loss only)
+  softmaxRows(probs: Float32Array, logits: Float32Array, N: number, D: number): void;
+  softmaxCrossentropy(dlogits: Float32Array | null, probs: Float32Array, labels: Float32Array,
+                      sw: Float32Array | null, N: number, D: number, smoothing: number): number;
+  sparseSoftmaxCrossentropy(dlogits: Float32Array | null, probs: Float32Array, labels: Int32Array,
+                            sw: Float32Array | null, N: number, D: number, smoothing: number): number;
+  categoricalCrossentropy(dpred: Float32Array | null, pred: Float32Array, labels: Float32Array,
+                          sw: Float32Array | null, N: number, D: number, smoothing: number): number;
+  sparseCategoricalCrossentropy(dpred: Float32Array | null, pred: Float32Array, labels: Int32Array,
+                                sw: Float32Array | null, N: number, D: number, smoothing: number): number;
+  binaryCrossentropy(dpred: Float32Array | null, pred: Float32Array, labels: Float32Array,
+                     sw: Float32Array | null, N: number, D: number, fromLogits: boolean, smoothing: number): number;
+  meanSquaredError(dpred: Float32Array | null, pred: Float32Array, labels: Float32Array,
+                   sw: Float32Array | null, N: number, D: number): number;
+  meanAbsoluteError(dpred: Float32Array | null, pred: Float32Array, labels: Float32Array,
+                    sw: Float32Array | null, N: number, D: number): number;
+
+  // dropout.h: rng state is a Uint32Array(4) (xoshiro128**), advanced in place
+  rngSeed(state: Uint32Array, seed: number): void;
+  dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, n: number, rate: number, rng: Uint32Array): void;
+  dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
+
+  // batchnorm.h
+  batchnormForwardTrain(out: Float32Array, xhat: Float32Array, mean: Float32Array, invstd: Float32Array,
+                        movingMean: Float32Array, movingVar: Float32Array, inp: Float32Array,
+                        gamma: Float32Array, beta: Float32Array, rows: number, C: number, momentum: number, eps: number): void;
+  batchnormForwardInfer(out: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+                        movingMean: Float32Array, movingVar: Float32Array, rows: number, C: number, eps: number): void;
+  batchnormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
+                    xhat: Float32Array, invstd: Float32Array, gamma: Float32Array, rows: number, C: number): void;
+
+  // optim.h
+  clipByValue(g: Float32Array, n: number, clip: number): void;
+  clipByNorm(g: Float32Array, n: number, maxNorm: number): void;
+  sgdUpdate(w: Float32Array, g: Float32Array, n: number, lr: number): void;
+  momentumUpdate(w: Float32Array, v: Float32Array, g: Float32Array, n: number, lr: number, momentum: number, nesterov: boolean): void;
+  adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, n: number, lr: number,
+             beta1: number, beta2: number, eps: number, t: number): void;
+  adamwUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, n: number, lr: number,
+              beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
+  rmspropUpdate(w: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null, g: Float32Array,
+                n: number, lr: number, rho: number, momentum: number, eps: number, centered: boolean): void;
+  adagradUpdate(w: Float32Array, acc: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
+
+  // engine (native/engine/network.h)
+  optimizerSlotCount(kind: OptimizerKind): number;
+  createNetwork(spec: NetworkSpec, params: Float32Array, slots: Float32Array): Network;
+}

@@ -1,0 +1,1 @@
+export { getBackend, setBackend, setNumThreads, getNumThreads } from './backend';

@@ -1,0 +1,5 @@
+// Stub: to be written.
+#include "util.h"
+namespace cnn::binding {
+void InitNetwork(Napi::Env env, Napi::Object exports) { (void)env; (void)exports; }
+}  // namespace cnn::binding

@@ -1,0 +1,101 @@
+// A compiled Sequential network: one call runs a whole training step (forward, loss, backward,
+// optimizer update) with no allocation after the first batch of a given size and no JS involved.
+// The TypeScript twin is lib/backend/js/network.ts; both follow this contract exactly.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+#include "../kernels/common.h"
+#include "../kernels/loss.h"
+
+namespace cnn {
+
+enum class LayerKind : int32_t {
+  Conv2D = 0, Dense = 1, MaxPool2D = 2, AvgPool2D = 3, GlobalAvgPool2D = 4, GlobalMaxPool2D = 5,
+  Flatten = 6, Dropout = 7, BatchNorm = 8, Activation = 9,
+};
+
+// Per-sample shapes are (H, W, C); a vector of F features is (1, 1, F).
+// Dense acts on the last axis: rows = N*H*W, IN = C (Keras semantics); after Flatten H = W = 1.
+struct LayerSpec {
+  LayerKind kind;
+  int in[3];
+  int out[3];
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;  // conv / pool window, strides, dilation
+  Padding padding = Padding::Valid;
+  int filters = 0;   // Conv2D OC
+  int units = 0;     // Dense UNITS
+  Act act = Act::Linear;  // fused into Conv2D / Dense output; the op of an Activation layer
+  float alpha = 0.f;      // activation parameter (leakyRelu slope, elu alpha)
+  float rate = 0.f;       // Dropout
+  float momentum = 0.99f, eps = 1e-3f;  // BatchNorm
+  // Offsets (in floats) into the flat parameter buffer, -1 when absent.
+  int64_t kernel = -1, bias = -1, gamma = -1, beta = -1, movingMean = -1, movingVar = -1;
+};
+
+enum class OptimizerKind : int32_t { Sgd = 0, Momentum = 1, Adam = 2, AdamW = 3, RMSprop = 4, Adagrad = 5 };
+
+struct OptimizerSpec {
+  OptimizerKind kind = OptimizerKind::Adam;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;  // Adam / AdamW; eps also RMSprop / Adagrad
+  float momentum = 0.f;                              // Momentum / RMSprop
+  bool nesterov = false;
+  float rho = 0.9f;                                  // RMSprop
+  bool centered = false;
+  float weightDecay = 0.f;                           // AdamW
+  float clipNorm = 0.f, clipValue = 0.f;             // 0 = off; per variable, before the update
+};
+
+// A parameter tensor inside the flat buffer. Non-trainable ones (BN moving stats, frozen layers)
+// get no gradient and no update.
+struct Variable {
+  int64_t offset, size;
+  bool trainable;
+};
+
+struct NetworkSpec {
+  std::vector<LayerSpec> layers;
+  std::vector<Variable> vars;
+  Loss loss = Loss::CategoricalCrossentropy;
+  bool fromLogits = false;
+  float labelSmoothing = 0.f;
+  OptimizerSpec opt;
+  uint32_t seed = 0;  // dropout RNG
+};
+
+// Optimizer slots, per trainable variable, laid out in `slots` (caller-owned) in vars order:
+// Sgd 0, Momentum 1 (v), Adam/AdamW 2 (m, v), RMSprop 3 (ms, mom, mg), Adagrad 1 (acc).
+// For each trainable variable, its k-th slot starts at slots + slotBase(var) + k * size.
+int optimizer_slot_count(OptimizerKind k);
+
+class Network {
+ public:
+  // params (total floats covering every var) and slots (sum over trainable vars of size *
+  // optimizer_slot_count) are owned by the caller and must outlive the network. Throws
+  // std::invalid_argument on an inconsistent spec.
+  Network(NetworkSpec spec, float* params, float* slots);
+  ~Network();
+
+  // Forward (training mode), loss, backward into grads(). No update. Returns the batch loss.
+  // x (n, in); y: (n, D) floats, or (n) int32 class indices for the sparse loss; sw (n) or nullptr.
+  float forward_backward(const float* x, const void* y, const float* sw, int n);
+  // forward_backward, then the optimizer update with learning rate lr and step t (1-based).
+  float train_step(const float* x, const void* y, const float* sw, int n, float lr, int64_t t);
+  // Inference-mode forward (dropout off, BN moving statistics) into out (n, outSize).
+  void predict(float* out, const float* x, int n);
+  // Inference-mode forward into out, and the loss against y (no gradients).
+  float evaluate(float* out, const float* x, const void* y, const float* sw, int n);
+
+  const float* output() const;  // (n, outSize) of the last forward_backward / train_step
+  const float* grads() const;   // flat, same layout as params; trainable ranges only meaningful
+  int64_t out_size() const;     // floats per sample of the final output
+  int64_t in_size() const;      // floats per sample of the input
+  int64_t param_count() const;  // floats in params
+  int64_t slot_count() const;   // floats in slots
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cnn
