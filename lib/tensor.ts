@@ -1,0 +1,335 @@
+/**
+ * A light tensor: a row-major Float32Array (or Int32Array for labels) and a shape.
+ * There is no global registry: a tensor is an ordinary object the garbage collector frees.
+ * `dispose()` only drops the reference early and makes later use throw.
+ */
+import { random } from './random';
+
+export type DType = 'float32' | 'int32';
+export type TypedArray =
+  | Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array
+  | Uint8Array | Uint8ClampedArray;
+export type Shape = number[];
+/** Nested arrays of numbers (any depth), as accepted by `tensor()`. */
+export type NestedArray = number | boolean | NestedArray[];
+export type TensorLike = NestedArray | TypedArray;
+export type DataFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+
+export class Tensor<D extends DType = DType> {
+  readonly shape: Shape;
+  readonly dtype: D;
+  readonly size: number;
+  private _values: DataFor<D> | null;
+
+  /** Wraps `values` without copying (library use; users call `tensor()`). */
+  constructor(values: DataFor<D>, shape: Shape, dtype: D) {
+    checkShape(shape, 'Tensor');
+    const size = sizeOf(shape);
+    if (values.length !== size) {
+      throw new Error(
+        `Tensor: data has ${values.length} values but shape [${shape.join(', ')}] needs ${size}`,
+      );
+    }
+    this.shape = shape.slice();
+    this.dtype = dtype;
+    this.size = size;
+    this._values = values;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this._values === null;
+  }
+
+  /** The backing array, without a copy (library internal: do not mutate). */
+  get values(): DataFor<D> {
+    if (this._values === null) throw new Error('Tensor is disposed');
+    return this._values;
+  }
+
+  /** A copy of the values. */
+  dataSync(): DataFor<D> {
+    return this.values.slice() as DataFor<D>;
+  }
+
+  async data(): Promise<DataFor<D>> {
+    return this.dataSync();
+  }
+
+  /** The values as nested arrays (a number for a scalar). */
+  arraySync(): NestedArray {
+    const v = this.values;
+    if (this.shape.length === 0) return v[0];
+    const build = (dim: number, offset: number): NestedArray[] => {
+      const n = this.shape[dim];
+      const out: NestedArray[] = new Array(n);
+      if (dim === this.shape.length - 1) {
+        for (let i = 0; i < n; i++) out[i] = v[offset + i];
+      } else {
+        const stride = sizeOf(this.shape.slice(dim + 1));
+        for (let i = 0; i < n; i++) out[i] = build(dim + 1, offset + i * stride);
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  async array(): Promise<NestedArray> {
+    return this.arraySync();
+  }
+
+  /** The same values under another shape (one dimension may be -1). Shares no memory. */
+  reshape(shape: Shape): Tensor<D> {
+    const s = shape.slice();
+    const neg = s.indexOf(-1);
+    if (neg >= 0) {
+      const rest = sizeOf(s.filter((_, i) => i !== neg));
+      if (rest === 0 || this.size % rest !== 0) {
+        throw new Error(`reshape: cannot reshape [${this.shape.join(', ')}] into [${shape.join(', ')}]`);
+      }
+      s[neg] = this.size / rest;
+    }
+    if (sizeOf(s) !== this.size) {
+      throw new Error(
+        `reshape: shape [${shape.join(', ')}] has ${sizeOf(s)} values, tensor has ${this.size}`,
+      );
+    }
+    return new Tensor(this.values.slice() as DataFor<D>, s, this.dtype);
+  }
+
+  /** Rows [begin, begin + count) along the first axis (a copy). */
+  sliceRows(begin: number, count: number): Tensor<D> {
+    const row = this.shape.length ? this.size / this.shape[0] : 1;
+    const v = this.values.slice(begin * row, (begin + count) * row) as DataFor<D>;
+    return new Tensor(v, [count, ...this.shape.slice(1)], this.dtype);
+  }
+
+  clone(): Tensor<D> {
+    return new Tensor(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** Drops the values; any later use throws. Calling it twice is harmless. */
+  dispose(): void {
+    this._values = null;
+  }
+
+  toString(): string {
+    if (this.isDisposed) return `Tensor(disposed)`;
+    const body = this.size <= 64 ? JSON.stringify(this.arraySync()) : `<${this.size} values>`;
+    return `Tensor ${this.dtype} [${this.shape.join(', ')}] ${body}`;
+  }
+
+  print(): void {
+    console.log(this.toString());
+  }
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function checkShape(shape: unknown, fn: string): asserts shape is Shape {
+  if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of integers`);
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(`${fn}: shape [${shape.join(', ')}] must hold non-negative integers`);
+    }
+  }
+  if (sizeOf(shape) > 2 ** 31 - 1) {
+    throw new RangeError(`${fn}: shape [${shape.join(', ')}] has more than 2^31-1 values`);
+  }
+}
+
+function isTypedArray(v: unknown): v is TypedArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+/** Shape of a nested array, checking that it is rectangular. */
+function inferShape(v: NestedArray): Shape {
+  const shape: Shape = [];
+  let cur: NestedArray = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  return shape;
+}
+
+function flatten(v: NestedArray, shape: Shape, out: number[], dim: number, fn: string): void {
+  if (dim === shape.length) {
+    if (Array.isArray(v)) throw new Error(`${fn}: ragged nested array (too deep at depth ${dim})`);
+    out.push(typeof v === 'boolean' ? (v ? 1 : 0) : (v as number));
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== shape[dim]) {
+    throw new Error(
+      `${fn}: ragged nested array: expected ${shape[dim]} elements at depth ${dim}, ` +
+        `received ${Array.isArray(v) ? v.length : typeof v}`,
+    );
+  }
+  for (const e of v) flatten(e, shape, out, dim + 1, fn);
+}
+
+function toTyped(values: ArrayLike<number>, dtype: DType): Float32Array | Int32Array {
+  if (dtype === 'int32') {
+    const out = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[i];
+    return out;
+  }
+  return values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+}
+
+/**
+ * Creates a tensor from nested arrays, a flat array or any TypedArray (copied).
+ * `shape` defaults to the nested array's shape (or [length] for flat data); a data length that
+ * does not match the shape throws an Error naming both. dtype: 'float32' (default) or 'int32'
+ * (defaults to 'int32' for an Int32Array).
+ */
+export function tensor(values: TensorLike, shape?: Shape, dtype?: DType): Tensor {
+  const fn = 'tensor';
+  const dt: DType = dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
+  if (dt !== 'float32' && dt !== 'int32') {
+    throw new Error(`${fn}: dtype must be 'float32' or 'int32', received ${JSON.stringify(dtype)}`);
+  }
+  let flat: ArrayLike<number>;
+  let inferred: Shape;
+  if (isTypedArray(values)) {
+    flat = values as ArrayLike<number>;
+    inferred = [values.length];
+  } else if (typeof values === 'number' || typeof values === 'boolean') {
+    flat = [typeof values === 'boolean' ? (values ? 1 : 0) : values];
+    inferred = [];
+  } else if (Array.isArray(values)) {
+    inferred = inferShape(values);
+    const out: number[] = [];
+    flatten(values, inferred, out, 0, fn);
+    flat = out;
+  } else {
+    throw new TypeError(`${fn}: values must be a number, a nested array or a TypedArray, received ${typeof values}`);
+  }
+  const finalShape = shape ?? inferred;
+  checkShape(finalShape, fn);
+  const size = sizeOf(finalShape);
+  if (flat.length !== size) {
+    throw new Error(
+      `${fn}: data has ${flat.length} values but shape [${finalShape.join(', ')}] needs ${size}`,
+    );
+  }
+  return new Tensor(toTyped(flat, dt), finalShape, dt);
+}
+
+function tensorOfRank(rank: number, name: string) {
+  return (values: TensorLike, shape?: Shape, dtype?: DType): Tensor => {
+    if (shape && shape.length !== rank) {
+      throw new Error(`${name}: shape must have ${rank} dimensions, received [${shape.join(', ')}]`);
+    }
+    const t = tensor(values, shape, dtype);
+    if (t.rank !== rank) {
+      throw new Error(`${name}: values must have rank ${rank}, received shape [${t.shape.join(', ')}]`);
+    }
+    return t;
+  };
+}
+
+export const scalar = (value: number, dtype?: DType): Tensor => tensor(value, [], dtype);
+export const tensor1d = tensorOfRank(1, 'tensor1d');
+export const tensor2d = tensorOfRank(2, 'tensor2d');
+export const tensor3d = tensorOfRank(3, 'tensor3d');
+export const tensor4d = tensorOfRank(4, 'tensor4d');
+
+function filled(shape: Shape, value: number, dtype: DType, fn: string): Tensor {
+  checkShape(shape, fn);
+  const v = dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  if (value !== 0) v.fill(value);
+  return new Tensor(v, shape, dtype);
+}
+
+export const zeros = (shape: Shape, dtype: DType = 'float32'): Tensor => filled(shape, 0, dtype, 'zeros');
+export const ones = (shape: Shape, dtype: DType = 'float32'): Tensor => filled(shape, 1, dtype, 'ones');
+export const fill = (shape: Shape, value: number, dtype: DType = 'float32'): Tensor =>
+  filled(shape, value, dtype, 'fill');
+
+/** Normal samples; `seed` makes them reproducible (else the library generator, see setSeed). */
+export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
+  checkShape(shape, 'randomNormal');
+  const r = random(seed);
+  const t = filled(shape, 0, dtype, 'randomNormal');
+  const v = t.values;
+  for (let i = 0; i < v.length; i++) v[i] = mean + stdDev * r.normal();
+  return t;
+}
+
+export function truncatedNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
+  checkShape(shape, 'truncatedNormal');
+  const r = random(seed);
+  const t = filled(shape, 0, dtype, 'truncatedNormal');
+  const v = t.values;
+  for (let i = 0; i < v.length; i++) v[i] = mean + stdDev * r.truncatedNormal();
+  return t;
+}
+
+/** Uniform samples in [minval, maxval). */
+export function randomUniform(shape: Shape, minval = 0, maxval = 1, dtype: DType = 'float32', seed?: number): Tensor {
+  checkShape(shape, 'randomUniform');
+  const r = random(seed);
+  const t = filled(shape, 0, dtype, 'randomUniform');
+  const v = t.values;
+  for (let i = 0; i < v.length; i++) v[i] = minval + (maxval - minval) * r.uniform();
+  return t;
+}
+
+/** One-hot encodes integer class indices (a rank-1 tensor or array) into [n, depth] floats. */
+export function oneHot(indices: Tensor | TensorLike, depth: number, onValue = 1, offValue = 0): Tensor {
+  if (!Number.isInteger(depth) || depth < 1) {
+    throw new RangeError(`oneHot: depth must be a positive integer, received ${depth}`);
+  }
+  const t = indices instanceof Tensor ? indices : tensor(indices, undefined, 'int32');
+  if (t.rank !== 1) throw new Error(`oneHot: indices must be rank 1, received shape [${t.shape.join(', ')}]`);
+  const v = t.values;
+  const out = new Float32Array(v.length * depth);
+  if (offValue !== 0) out.fill(offValue);
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (!Number.isInteger(c) || c < 0 || c >= depth) {
+      throw new RangeError(`oneHot: index ${c} at position ${i} is outside [0, ${depth})`);
+    }
+    out[i * depth + c] = onValue;
+  }
+  return new Tensor(out, [v.length, depth], 'float32');
+}
+
+/** Index of the largest value along the last axis: [..., D] -> [...] int32. */
+export function argMax(x: Tensor, axis = -1): Tensor {
+  const rank = x.rank;
+  if (axis !== -1 && axis !== rank - 1) throw new Error('argMax: only the last axis is supported');
+  const d = x.shape[rank - 1];
+  const rows = x.size / d;
+  const out = new Int32Array(rows);
+  const v = x.values;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < d; j++) if (v[r * d + j] > v[r * d + best]) best = j;
+    out[r] = best;
+  }
+  return new Tensor(out, x.shape.slice(0, rank - 1), 'int32');
+}
+
+/** Runs fn and returns its result. Present for TF.js compatibility: there is nothing to track. */
+export function tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T {
+  const f = typeof nameOrFn === 'function' ? nameOrFn : fn;
+  if (!f) throw new Error('tidy: a function is required');
+  return f();
+}
+
+/** Disposes a tensor, or every tensor in an array or object. */
+export function dispose(x: unknown): void {
+  if (x instanceof Tensor) x.dispose();
+  else if (Array.isArray(x)) x.forEach(dispose);
+  else if (x && typeof x === 'object') Object.values(x).forEach(dispose);
+}
