@@ -1,1 +1,126 @@
-// Stub: to be written.
+// Optimizer updates (TF.js formulas, see optim.h). Each is one element-wise pass over the
+// variable; big variables are split across the thread pool (the math per element is unchanged, so
+// results do not depend on the thread count).
+#include "optim.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "threadpool.h"
+
+namespace cnn {
+
+constexpr int64_t kParallelMin = 1 << 15;  // elements per parallel chunk, at least
+
+// fn(i0, i1) over [0, n), in parallel when n is big.
+template <class Fn>
+static void for_range(int64_t n, Fn fn) {
+  if (n < 2 * kParallelMin) {
+    fn(0, n);
+    return;
+  }
+  parallel_for(n, kParallelMin, [&](int64_t i0, int64_t i1, int) { fn(i0, i1); });
+}
+
+// g (n): each element clamped to [-clip, clip].
+void clip_by_value(float* g, int64_t n, float clip) {
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) g[i] = std::min(std::max(g[i], -clip), clip);
+  });
+}
+
+// g (n) scaled by max_norm / ||g|| when ||g|| > max_norm (Keras' clipnorm, per variable).
+void clip_by_norm(float* g, int64_t n, float max_norm) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += (double)g[i] * g[i];
+  const double norm = std::sqrt(ss);
+  if (norm <= max_norm) return;
+  const float scale = (float)(max_norm / norm);
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) g[i] *= scale;
+  });
+}
+
+// w, g (n)
+void sgd_update(float* w, const float* g, int64_t n, float lr) {
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) w[i] -= lr * g[i];
+  });
+}
+
+// w, v, g (n)
+void momentum_update(float* w, float* v, const float* g, int64_t n, float lr, float momentum,
+                     bool nesterov) {
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    if (nesterov) {
+      for (int64_t i = i0; i < i1; ++i) {
+        v[i] = momentum * v[i] + g[i];
+        w[i] -= lr * (g[i] + momentum * v[i]);
+      }
+    } else {
+      for (int64_t i = i0; i < i1; ++i) {
+        v[i] = momentum * v[i] + g[i];
+        w[i] -= lr * v[i];
+      }
+    }
+  });
+}
+
+// w, m, v, g (n); bias corrections 1 - beta^t in double, then float.
+void adam_update(float* w, float* m, float* v, const float* g, int64_t n, float lr, float beta1,
+                 float beta2, float eps, int64_t t) {
+  const float c1 = (float)(1.0 - std::pow((double)beta1, (double)t));
+  const float c2 = (float)(1.0 - std::pow((double)beta2, (double)t));
+  const float b1c = 1.f - beta1, b2c = 1.f - beta2;
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      m[i] = beta1 * m[i] + b1c * g[i];
+      v[i] = beta2 * v[i] + b2c * g[i] * g[i];
+      w[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+    }
+  });
+}
+
+// Decoupled decay first (w -= lr * wd * w), then the Adam step.
+void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, int64_t t) {
+  const float decay = lr * weight_decay;
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) w[i] -= decay * w[i];
+  });
+  adam_update(w, m, v, g, n, lr, beta1, beta2, eps, t);
+}
+
+// w, ms, mom, g (n); mg (n) when centered, else may be nullptr.
+void rmsprop_update(float* w, float* ms, float* mom, float* mg, const float* g, int64_t n, float lr,
+                    float rho, float momentum, float eps, bool centered) {
+  const float rc = 1.f - rho;
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    if (centered) {
+      for (int64_t i = i0; i < i1; ++i) {
+        ms[i] = rho * ms[i] + rc * g[i] * g[i];
+        mg[i] = rho * mg[i] + rc * g[i];
+        mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] - mg[i] * mg[i] + eps);
+        w[i] -= mom[i];
+      }
+    } else {
+      for (int64_t i = i0; i < i1; ++i) {
+        ms[i] = rho * ms[i] + rc * g[i] * g[i];
+        mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] + eps);
+        w[i] -= mom[i];
+      }
+    }
+  });
+}
+
+// w, acc, g (n)
+void adagrad_update(float* w, float* acc, const float* g, int64_t n, float lr, float eps) {
+  for_range(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      acc[i] += g[i] * g[i];
+      w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
+    }
+  });
+}
+
+}  // namespace cnn
