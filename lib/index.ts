@@ -1,1 +1,23 @@
+/**
+ * cnn-node: train convolutional neural networks in Node.js with a TF.js-style API.
+ * `import * as tf from 'cnn-node'` or `const tf = require('cnn-node')`.
+ */
 export { getBackend, setBackend, setNumThreads, getNumThreads } from './backend';
+export type { BackendName } from './backend';
+export {
+  Tensor, tensor, scalar, tensor1d, tensor2d, tensor3d, tensor4d, zeros, ones, fill, randomNormal,
+  randomUniform, truncatedNormal, oneHot, argMax, tidy, dispose,
+} from './tensor';
+export type { DType, Shape, TensorLike, NestedArray, TypedArray } from './tensor';
+export { setSeed } from './random';
+export { matMul } from './ops';
+export { layers } from './model/layers';
+export * as layerClasses from './model/layers';
+export { Sequential, sequential, History } from './model/sequential';
+export type { CompileArgs, ModelFitArgs, ModelFitDatasetArgs, ModelPredictArgs, SequentialArgs, DatasetLike } from './model/sequential';
+export { train, Optimizer } from './model/optimizers';
+export { losses } from './model/losses';
+export { metrics } from './model/metrics';
+export { initializers, Initializer } from './model/initializers';
+export { callbacks, Callback, CallbackList } from './model/callbacks';
+export type { Logs, CustomCallbackArgs } from './model/callbacks';

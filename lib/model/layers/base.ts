@@ -1,0 +1,145 @@
+/**
+ * The layer base class. A layer holds its options, infers its output shape when the model is
+ * built, declares its weights, and describes itself to the engine as a LayerSpec. Its weights are
+ * views into the model's one flat parameter buffer, so the engine updates them in place.
+ */
+import type { LayerSpec } from '../../backend/types';
+import { Tensor } from '../../tensor';
+import type { Initializer } from '../initializers';
+import { shapeStr } from '../../util';
+
+export interface LayerArgs {
+  /** Per-sample input shape of the first layer, e.g. [28, 28, 1]. */
+  inputShape?: number[];
+  /** Full input shape with the batch dimension (null or a size), as Keras' batch_input_shape. */
+  batchInputShape?: (number | null)[];
+  batchSize?: number;
+  name?: string;
+  trainable?: boolean;
+  dtype?: 'float32';
+}
+
+export interface WeightSpec {
+  /** 'kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance' */
+  name: string;
+  shape: number[];
+  init: Initializer;
+  trainable: boolean;
+}
+
+const nameCounters = new Map<string, number>();
+
+/** TF.js-style unique names: conv2d_Conv2D1, dense_Dense2 ... */
+export function autoName(className: string): string {
+  const n = (nameCounters.get(className) ?? 0) + 1;
+  nameCounters.set(className, n);
+  const snake = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+  return `${snake}_${className}${n}`;
+}
+
+/** A per-sample shape as the engine's [H, W, C]. */
+export function hwc(shape: number[]): [number, number, number] {
+  if (shape.length === 3) return [shape[0], shape[1], shape[2]];
+  if (shape.length === 2) return [1, shape[0], shape[1]];
+  if (shape.length === 1) return [1, 1, shape[0]];
+  throw new Error(`shape ${shapeStr(shape)}: only ranks 1 to 3 (per sample) are supported`);
+}
+
+export abstract class Layer {
+  abstract readonly className: string;
+  readonly name: string;
+  trainable: boolean;
+  /** Per-sample input shape given by inputShape / batchInputShape (first layer). */
+  readonly declaredInputShape?: number[];
+  readonly declaredBatchSize?: number;
+  /** Set by build(). */
+  inputShape?: number[];
+  outputShape?: number[];
+  weightSpecs: WeightSpec[] = [];
+  /** Views into the model's parameter buffer, one per weight spec (set when the model is built). */
+  weightViews: Float32Array[] = [];
+
+  constructor(args: LayerArgs, className: string) {
+    this.name = args.name ?? autoName(className);
+    if (typeof this.name !== 'string' || this.name.length === 0) {
+      throw new TypeError(`${className}: name must be a non-empty string`);
+    }
+    this.trainable = args.trainable ?? true;
+    if (args.batchInputShape) {
+      this.declaredInputShape = checkInputShape(args.batchInputShape.slice(1), className);
+      const b = args.batchInputShape[0];
+      if (typeof b === 'number') this.declaredBatchSize = b;
+    } else if (args.inputShape) {
+      this.declaredInputShape = checkInputShape(args.inputShape, className);
+    }
+    if (args.batchSize !== undefined) this.declaredBatchSize = args.batchSize;
+  }
+
+  /** Checks the input shape, declares weights, returns the per-sample output shape. */
+  build(inputShape: number[]): number[] {
+    this.inputShape = inputShape.slice();
+    this.weightSpecs = this.declareWeights(inputShape);
+    this.outputShape = this.computeOutputShape(inputShape);
+    return this.outputShape;
+  }
+
+  abstract computeOutputShape(inputShape: number[]): number[];
+  protected declareWeights(_inputShape: number[]): WeightSpec[] {
+    return [];
+  }
+
+  /** The engine's description of this layer; offsets are each weight's position in the flat buffer. Null: no-op (InputLayer). */
+  abstract toSpec(offsets: number[]): LayerSpec | null;
+
+  /** TF.js-style config (camelCase keys). */
+  getConfig(): Record<string, unknown> {
+    const c: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    if (this.declaredInputShape) {
+      c.batchInputShape = [this.declaredBatchSize ?? null, ...this.declaredInputShape];
+    }
+    c.dtype = 'float32';
+    return c;
+  }
+
+  countParams(): number {
+    return this.weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** Copies of the weights in TF.js order and shapes (kernel, bias; gamma, beta, moving_mean, moving_variance). */
+  getWeights(): Tensor[] {
+    if (this.weightViews.length !== this.weightSpecs.length) {
+      throw new Error(`${this.name}: the layer is not built yet (add it to a model and build or compile it)`);
+    }
+    return this.weightSpecs.map((w, i) => new Tensor(this.weightViews[i].slice(), w.shape, 'float32'));
+  }
+
+  /** Sets every weight at once; checks all counts and shapes before changing anything. */
+  setWeights(weights: Tensor[]): void {
+    if (this.weightViews.length !== this.weightSpecs.length) {
+      throw new Error(`${this.name}: the layer is not built yet (add it to a model and build or compile it)`);
+    }
+    if (!Array.isArray(weights) || weights.length !== this.weightSpecs.length) {
+      throw new Error(`${this.name}.setWeights: expected ${this.weightSpecs.length} tensors, received ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    weights.forEach((w, i) => {
+      const spec = this.weightSpecs[i];
+      if (!(w instanceof Tensor) || w.shape.length !== spec.shape.length || w.shape.some((d, j) => d !== spec.shape[j])) {
+        const got = w instanceof Tensor ? shapeStr(w.shape) : typeof w;
+        throw new Error(`${this.name}.setWeights: weight ${i} (${spec.name}) must have shape ${shapeStr(spec.shape)}, received ${got}`);
+      }
+    });
+    weights.forEach((w, i) => this.weightViews[i].set(w.values));
+  }
+}
+
+function checkInputShape(shape: (number | null)[], className: string): number[] {
+  if (!Array.isArray(shape) || shape.length === 0 || shape.length > 3) {
+    throw new Error(`${className}: inputShape must have 1 to 3 dimensions (per sample), received ${JSON.stringify(shape)}`);
+  }
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+      throw new RangeError(`${className}: inputShape ${JSON.stringify(shape)} must hold positive integers`);
+    }
+  }
+  return shape as number[];
+}
