@@ -238,7 +238,8 @@ function tensorOfRank(rank: number, name: string) {
 }
 
 export const scalar = (value: number, dtype?: DType): Tensor => tensor(value, [], dtype);
-export const tensor1d = tensorOfRank(1, 'tensor1d');
+/** TF.js signature: tensor1d(values, dtype?). */
+export const tensor1d = (values: TensorLike, dtype?: DType): Tensor => tensorOfRank(1, 'tensor1d')(values, undefined, dtype);
 export const tensor2d = tensorOfRank(2, 'tensor2d');
 export const tensor3d = tensorOfRank(3, 'tensor3d');
 export const tensor4d = tensorOfRank(4, 'tensor4d');
