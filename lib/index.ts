@@ -21,3 +21,4 @@ export { metrics } from './model/metrics';
 export { initializers, Initializer } from './model/initializers';
 export { callbacks, Callback, CallbackList } from './model/callbacks';
 export type { Logs, CustomCallbackArgs } from './model/callbacks';
+export * as data from './data';
