@@ -1,5 +1,505 @@
-// Stub: to be written.
+// Binding of the training engine (native/engine/network.h): optimizerSlotCount(kind) and
+// createNetwork(spec, params, slots), which returns a Network object (lib/backend/types.ts).
+// The JS spec is converted to a NetworkSpec here with precise TypeErrors; the engine checks that
+// it is consistent. trainStepAsync / predictAsync run on the libuv pool: the worker holds
+// references to every buffer it reads or writes and to the network object, touches no JS value
+// off the main thread, and settles a promise. One network runs one call at a time.
+#include <climits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../engine/network.h"
 #include "util.h"
+
 namespace cnn::binding {
-void InitNetwork(Napi::Env env, Napi::Object exports) { (void)env; (void)exports; }
+namespace {
+
+constexpr int64_t kMaxSafe = (int64_t)1 << 53;
+
+// ---- spec conversion --------------------------------------------------------------------------
+
+std::string Describe(Napi::Value v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return std::to_string(v.As<Napi::Number>().DoubleValue());
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+[[noreturn]] void SpecError(Napi::Env env, const std::string& path, const std::string& what, Napi::Value v) {
+  throw Napi::TypeError::New(env, "createNetwork: " + path + " must be " + what + ", received " + Describe(v));
+}
+
+std::string IntWhat(int64_t lo, int64_t hi) {
+  if (lo == 1 && hi >= INT_MAX) return "a positive integer";
+  if (lo == 0 && hi >= INT_MAX) return "a non-negative integer";
+  return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+}
+
+// An integer field in [lo, hi]; absent (undefined) gives def, unless required.
+int64_t IntField(Napi::Object o, const char* key, const std::string& path, int64_t lo, int64_t hi, int64_t def,
+                 bool required = false) {
+  Napi::Value v = o.Get(key);
+  const std::string p = path + "." + key;
+  if (v.IsUndefined() && !required) return def;
+  if (!v.IsNumber()) SpecError(o.Env(), p, IntWhat(lo, hi), v);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= (double)lo && d <= (double)hi) || d != (double)(int64_t)d) SpecError(o.Env(), p, IntWhat(lo, hi), v);
+  return (int64_t)d;
+}
+
+// A finite number field in [lo, hi] (open at hi when hi_open); absent gives def.
+float NumField(Napi::Object o, const char* key, const std::string& path, double lo, double hi, float def,
+               bool hi_open = false) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  const std::string what = "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + (hi_open ? ")" : "]");
+  if (!v.IsNumber()) SpecError(o.Env(), path + "." + key, what, v);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && (hi_open ? d < hi : d <= hi))) SpecError(o.Env(), path + "." + key, what, v);
+  return (float)d;
+}
+
+bool BoolField(Napi::Object o, const char* key, const std::string& path, bool def, bool required = false) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() && !required) return def;
+  if (!v.IsBoolean()) SpecError(o.Env(), path + "." + key, "a boolean", v);
+  return v.As<Napi::Boolean>().Value();
+}
+
+Napi::Object ObjField(Napi::Object o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsObject() || v.IsArray()) SpecError(o.Env(), path + key, "an object", v);
+  return v.As<Napi::Object>();
+}
+
+Napi::Array ArrayField(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) SpecError(o.Env(), std::string("spec.") + key, "an array", v);
+  return v.As<Napi::Array>();
+}
+
+// [H, W, C], three positive integers.
+void ShapeField(Napi::Object o, const char* key, const std::string& path, int out[3]) {
+  Napi::Value v = o.Get(key);
+  const std::string p = path + "." + key;
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) SpecError(o.Env(), p, "an array of 3 positive integers", v);
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; ++i) {
+    Napi::Value e = a.Get(i);
+    double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : 0;
+    if (!e.IsNumber() || !(d >= 1 && d <= INT_MAX) || d != (double)(int)d)
+      SpecError(o.Env(), p + "[" + std::to_string(i) + "]", "a positive integer", e);
+    out[i] = (int)d;
+  }
+}
+
+LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
+  if (!v.IsObject() || v.IsArray()) SpecError(v.Env(), path, "an object", v);
+  Napi::Object o = v.As<Napi::Object>();
+  LayerSpec s;
+  s.kind = (LayerKind)IntField(o, "kind", path, 0, (int)LayerKind::Activation, 0, true);
+  ShapeField(o, "in", path, s.in);
+  ShapeField(o, "out", path, s.out);
+  s.kh = (int)IntField(o, "kh", path, 1, INT_MAX, 1);
+  s.kw = (int)IntField(o, "kw", path, 1, INT_MAX, 1);
+  s.sh = (int)IntField(o, "sh", path, 1, INT_MAX, 1);
+  s.sw = (int)IntField(o, "sw", path, 1, INT_MAX, 1);
+  s.dh = (int)IntField(o, "dh", path, 1, INT_MAX, 1);
+  s.dw = (int)IntField(o, "dw", path, 1, INT_MAX, 1);
+  s.padding = (Padding)IntField(o, "padding", path, 0, 1, 0);
+  const bool conv = s.kind == LayerKind::Conv2D, dense = s.kind == LayerKind::Dense;
+  s.filters = (int)IntField(o, "filters", path, conv ? 1 : 0, INT_MAX, 0, conv);
+  s.units = (int)IntField(o, "units", path, dense ? 1 : 0, INT_MAX, 0, dense);
+  s.act = (Act)IntField(o, "act", path, 0, (int)Act::Relu6, 0);
+  s.alpha = NumField(o, "alpha", path, -1e30, 1e30, 0.f);
+  s.rate = NumField(o, "rate", path, 0, 1, 0.f, true);
+  s.momentum = NumField(o, "momentum", path, 0, 1, 0.99f);
+  s.eps = NumField(o, "eps", path, 0, 1e30, 1e-3f);
+  s.kernel = IntField(o, "kernel", path, -1, kMaxSafe, -1);
+  s.bias = IntField(o, "bias", path, -1, kMaxSafe, -1);
+  s.gamma = IntField(o, "gamma", path, -1, kMaxSafe, -1);
+  s.beta = IntField(o, "beta", path, -1, kMaxSafe, -1);
+  s.movingMean = IntField(o, "movingMean", path, -1, kMaxSafe, -1);
+  s.movingVar = IntField(o, "movingVar", path, -1, kMaxSafe, -1);
+  return s;
+}
+
+NetworkSpec ReadSpec(Napi::Value v) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject() || v.IsArray()) SpecError(env, "spec", "an object", v);
+  Napi::Object o = v.As<Napi::Object>();
+  NetworkSpec spec;
+  Napi::Array layers = ArrayField(o, "layers");
+  for (uint32_t i = 0; i < layers.Length(); ++i)
+    spec.layers.push_back(ReadLayer(layers.Get(i), "layers[" + std::to_string(i) + "]"));
+  Napi::Array vars = ArrayField(o, "vars");
+  for (uint32_t i = 0; i < vars.Length(); ++i) {
+    const std::string path = "vars[" + std::to_string(i) + "]";
+    Napi::Value e = vars.Get(i);
+    if (!e.IsObject() || e.IsArray()) SpecError(env, path, "an object {offset, size, trainable}", e);
+    Napi::Object vo = e.As<Napi::Object>();
+    Variable var;
+    var.offset = IntField(vo, "offset", path, 0, kMaxSafe, 0, true);
+    var.size = IntField(vo, "size", path, 0, kMaxSafe, 0, true);
+    var.trainable = BoolField(vo, "trainable", path, false, true);
+    spec.vars.push_back(var);
+  }
+  spec.loss = (Loss)IntField(o, "loss", "spec", 0, (int)Loss::MeanAbsoluteError, 0, true);
+  spec.fromLogits = BoolField(o, "fromLogits", "spec", false);
+  spec.labelSmoothing = NumField(o, "labelSmoothing", "spec", 0, 1, 0.f);
+  spec.seed = (uint32_t)IntField(o, "seed", "spec", 0, UINT32_MAX, 0);
+  Napi::Object opt = ObjField(o, "opt", "spec.");
+  OptimizerSpec& p = spec.opt;
+  const std::string op = "opt";
+  p.kind = (OptimizerKind)IntField(opt, "kind", op, 0, (int)OptimizerKind::Adagrad, 0, true);
+  p.beta1 = NumField(opt, "beta1", op, 0, 1, p.beta1, true);
+  p.beta2 = NumField(opt, "beta2", op, 0, 1, p.beta2, true);
+  p.eps = NumField(opt, "eps", op, 0, 1e30, p.eps);
+  p.momentum = NumField(opt, "momentum", op, 0, 1e30, p.momentum);
+  p.nesterov = BoolField(opt, "nesterov", op, false);
+  p.rho = NumField(opt, "rho", op, 0, 1, p.rho);
+  p.centered = BoolField(opt, "centered", op, false);
+  p.weightDecay = NumField(opt, "weightDecay", op, 0, 1e30, 0.f);
+  p.clipNorm = NumField(opt, "clipNorm", op, 0, 1e30, 0.f);
+  p.clipValue = NumField(opt, "clipValue", op, 0, 1e30, 0.f);
+  return spec;
+}
+
+// ---- C++ exceptions to JS errors -------------------------------------------------------------------
+
+Napi::Error ToJsError(Napi::Env env, const std::string& fn, const std::string& msg, bool range) {
+  if (range) return Napi::RangeError::New(env, fn + ": " + msg);
+  return Napi::Error::New(env, fn + ": " + msg);
+}
+
+// Runs f, turning engine exceptions into JS errors prefixed with fn.
+template <class F>
+auto Guard(Napi::Env env, const std::string& fn, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::out_of_range& e) {
+    throw ToJsError(env, fn, e.what(), true);
+  } catch (const std::bad_alloc&) {
+    throw ToJsError(env, fn, "out of memory", false);
+  } catch (const std::exception& e) {
+    throw ToJsError(env, fn, e.what(), false);
+  }
+}
+
+// ---- the Network object ------------------------------------------------------------------------------
+
+class NetworkWrap;
+
+// What a batch call reads: x (n, inSize), y (labels), sw (n) or null.
+struct Batch {
+  float* x = nullptr;
+  void* y = nullptr;
+  float* sw = nullptr;
+  int n = 0;
+};
+
+class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Network",
+                       {InstanceMethod<&NetworkWrap::ForwardBackward>("forwardBackward"),
+                        InstanceMethod<&NetworkWrap::TrainStep>("trainStep"),
+                        InstanceMethod<&NetworkWrap::TrainStepAsync>("trainStepAsync"),
+                        InstanceMethod<&NetworkWrap::Predict>("predict"),
+                        InstanceMethod<&NetworkWrap::PredictAsync>("predictAsync"),
+                        InstanceMethod<&NetworkWrap::Evaluate>("evaluate"),
+                        InstanceMethod<&NetworkWrap::GetOutput>("getOutput"),
+                        InstanceMethod<&NetworkWrap::GetGrads>("getGrads"),
+                        InstanceMethod<&NetworkWrap::Dispose>("dispose"),
+                        InstanceAccessor<&NetworkWrap::OutSize>("outSize"),
+                        InstanceAccessor<&NetworkWrap::InSize>("inSize"),
+                        InstanceAccessor<&NetworkWrap::ParamCount>("paramCount"),
+                        InstanceAccessor<&NetworkWrap::SlotCount>("slotCount")});
+  }
+
+  // new Network(spec, params, slots), reached through createNetwork.
+  explicit NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
+    Napi::Env env = info.Env();
+    const char* fn = "createNetwork";
+    NetworkSpec spec = ReadSpec(info[0]);
+    float* params = F32(info, 1, fn, "params", -1);
+    float* slots = F32(info, 2, fn, "slots", -1);
+    sparse_ = spec.loss == Loss::SparseCategoricalCrossentropy;
+    net_ = Guard(env, fn, [&] { return std::make_unique<Network>(std::move(spec), params, slots); });
+    out_size_ = net_->out_size();
+    in_size_ = net_->in_size();
+    param_count_ = net_->param_count();
+    slot_count_ = net_->slot_count();
+    auto p = info[1].As<Napi::Float32Array>(), s = info[2].As<Napi::Float32Array>();
+    if ((int64_t)p.ElementLength() < param_count_)
+      throw Err(env, fn, "params has " + std::to_string(p.ElementLength()) + " elements, the vars need " +
+                             std::to_string(param_count_));
+    if ((int64_t)s.ElementLength() < slot_count_)
+      throw Err(env, fn, "slots has " + std::to_string(s.ElementLength()) + " elements, the optimizer needs " +
+                             std::to_string(slot_count_));
+    params_ = Napi::Persistent(p);
+    slots_ = Napi::Persistent(s);
+  }
+
+  bool busy_ = false;
+  int last_n_ = 0;
+
+ private:
+  friend class NetworkWorker;
+
+  std::unique_ptr<Network> net_;  // null after dispose()
+  Napi::Reference<Napi::Float32Array> params_, slots_;  // keep the caller's buffers alive
+  bool sparse_ = false;
+  int64_t out_size_ = 0, in_size_ = 0, param_count_ = 0, slot_count_ = 0;
+
+  // The network, if it can run a call now: not disposed, not busy, its buffers still attached and
+  // as long as when it was created.
+  Network& Ready(Napi::Env env, const char* fn) {
+    if (!net_) throw Napi::Error::New(env, std::string(fn) + ": network was disposed");
+    if (busy_) throw Napi::Error::New(env, std::string(fn) + ": network is busy (an async call is running)");
+    if ((int64_t)params_.Value().ElementLength() < param_count_ ||
+        (int64_t)slots_.Value().ElementLength() < slot_count_)
+      throw Napi::Error::New(env, std::string(fn) + ": the params or slots buffer was detached or shrunk");
+    return *net_;
+  }
+
+  // Reads (x, y, sw, n) at argument positions ix, ix+1, ix+2, ix+3.
+  Batch ReadBatch(const Napi::CallbackInfo& info, const char* fn, size_t ix) {
+    Batch b;
+    b.n = (int)Int(info, ix + 3, fn, "n", 1, INT_MAX);
+    b.x = F32(info, ix, fn, "x", b.n * in_size_);
+    if (sparse_) {
+      int32_t* lab = I32(info, ix + 1, fn, "y", b.n);
+      for (int i = 0; i < b.n; ++i)
+        if (lab[i] < 0 || lab[i] >= out_size_)
+          throw Napi::RangeError::New(info.Env(), std::string(fn) + ": labels[" + std::to_string(i) + "] = " +
+                                                      std::to_string(lab[i]) + " is not a class index in [0, " +
+                                                      std::to_string(out_size_) + ")");
+      b.y = lab;
+    } else {
+      b.y = F32(info, ix + 1, fn, "y", b.n * out_size_);
+    }
+    b.sw = F32(info, ix + 2, fn, "sw", b.n, true);
+    return b;
+  }
+
+  Napi::Value ForwardBackward(const Napi::CallbackInfo& info) {
+    const char* fn = "forwardBackward";
+    Network& net = Ready(info.Env(), fn);
+    Batch b = ReadBatch(info, fn, 0);
+    float loss = Guard(info.Env(), fn, [&] { return net.forward_backward(b.x, b.y, b.sw, b.n); });
+    last_n_ = b.n;
+    return Napi::Number::New(info.Env(), loss);
+  }
+
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) {
+    const char* fn = "trainStep";
+    Network& net = Ready(info.Env(), fn);
+    Batch b = ReadBatch(info, fn, 0);
+    float lr = (float)Num(info, 4, fn, "lr");
+    int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
+    float loss = Guard(info.Env(), fn, [&] { return net.train_step(b.x, b.y, b.sw, b.n, lr, t); });
+    last_n_ = b.n;
+    return Napi::Number::New(info.Env(), loss);
+  }
+
+  Napi::Value TrainStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value PredictAsync(const Napi::CallbackInfo& info);
+
+  Napi::Value Predict(const Napi::CallbackInfo& info) {
+    const char* fn = "predict";
+    Network& net = Ready(info.Env(), fn);
+    int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
+    float* out = F32(info, 0, fn, "out", n * out_size_);
+    float* x = F32(info, 1, fn, "x", n * in_size_);
+    Guard(info.Env(), fn, [&] { net.predict(out, x, n); });
+    return info.Env().Undefined();
+  }
+
+  // evaluate(out, x, y, sw, n)
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) {
+    const char* fn = "evaluate";
+    Network& net = Ready(info.Env(), fn);
+    Batch b = ReadBatch(info, fn, 1);
+    float* out = F32(info, 0, fn, "out", b.n * out_size_);
+    float loss = Guard(info.Env(), fn, [&] { return net.evaluate(out, b.x, b.y, b.sw, b.n); });
+    return Napi::Number::New(info.Env(), loss);
+  }
+
+  Napi::Value GetOutput(const Napi::CallbackInfo& info) {
+    const char* fn = "getOutput";
+    Network& net = Ready(info.Env(), fn);
+    if (last_n_ == 0 || !net.output())
+      throw Napi::Error::New(info.Env(), "getOutput: no forwardBackward or trainStep has run yet");
+    const int64_t len = last_n_ * out_size_;
+    float* dst = F32(info, 0, fn, "dst", len);
+    std::copy(net.output(), net.output() + len, dst);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetGrads(const Napi::CallbackInfo& info) {
+    const char* fn = "getGrads";
+    Network& net = Ready(info.Env(), fn);
+    float* dst = F32(info, 0, fn, "dst", param_count_);
+    std::copy(net.grads(), net.grads() + param_count_, dst);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (!net_) throw Napi::Error::New(info.Env(), "dispose: network was disposed");
+    if (busy_) throw Napi::Error::New(info.Env(), "dispose: network is busy (an async call is running)");
+    net_.reset();
+    params_.Reset();
+    slots_.Reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value OutSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)out_size_); }
+  Napi::Value InSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)in_size_); }
+  Napi::Value ParamCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)param_count_); }
+  Napi::Value SlotCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)slot_count_); }
+};
+
+// Runs one train step or predict on the libuv pool and settles a promise. Holds references to the
+// network object and to every buffer the call touches until it completes.
+class NetworkWorker : public Napi::AsyncWorker {
+ public:
+  NetworkWorker(Napi::Env env, const char* fn, NetworkWrap* wrap, std::function<float(Network&)> job,
+                bool returns_loss, int n_for_output)
+      : Napi::AsyncWorker(env, fn),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        fn_(fn),
+        wrap_(wrap),
+        net_(wrap->net_.get()),
+        job_(std::move(job)),
+        returns_loss_(returns_loss),
+        n_for_output_(n_for_output) {}
+
+  // Keeps v (an argument or the network object) alive until the worker completes.
+  void Hold(Napi::Value v) {
+    if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {  // worker thread: C++ only
+    try {
+      result_ = job_(*net_);
+    } catch (const std::out_of_range& e) {
+      range_ = true;
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    wrap_->busy_ = false;
+    if (n_for_output_ > 0) wrap_->last_n_ = n_for_output_;
+    deferred_.Resolve(returns_loss_ ? Napi::Number::New(Env(), result_) : Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    wrap_->busy_ = false;
+    deferred_.Reject(ToJsError(Env(), fn_, e.Message(), range_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string fn_;
+  NetworkWrap* wrap_;
+  Network* net_;
+  std::function<float(Network&)> job_;
+  bool returns_loss_;
+  int n_for_output_;
+  bool range_ = false;
+  float result_ = 0.f;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+// A promise rejected with the JS error e.
+Napi::Value Rejected(Napi::Env env, const Napi::Error& e) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(e.Value());
+  return d.Promise();
+}
+
+// trainStepAsync(x, y, sw, n, lr, t): argument errors, busy and disposed reject the promise.
+Napi::Value NetworkWrap::TrainStepAsync(const Napi::CallbackInfo& info) {
+  const char* fn = "trainStepAsync";
+  Napi::Env env = info.Env();
+  try {
+    Ready(env, fn);
+    Batch b = ReadBatch(info, fn, 0);
+    float lr = (float)Num(info, 4, fn, "lr");
+    int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
+    auto* w = new NetworkWorker(
+        env, fn, this, [b, lr, t](Network& net) { return net.train_step(b.x, b.y, b.sw, b.n, lr, t); }, true, b.n);
+    w->Hold(Value());
+    for (size_t i = 0; i < 3; ++i) w->Hold(info[i]);
+    Napi::Promise p = w->Promise();
+    busy_ = true;
+    w->Queue();
+    return p;
+  } catch (const Napi::Error& e) {
+    return Rejected(env, e);
+  }
+}
+
+// predictAsync(out, x, n)
+Napi::Value NetworkWrap::PredictAsync(const Napi::CallbackInfo& info) {
+  const char* fn = "predictAsync";
+  Napi::Env env = info.Env();
+  try {
+    Ready(env, fn);
+    int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
+    float* out = F32(info, 0, fn, "out", n * out_size_);
+    float* x = F32(info, 1, fn, "x", n * in_size_);
+    auto* w = new NetworkWorker(
+        env, fn, this, [out, x, n](Network& net) { net.predict(out, x, n); return 0.f; }, false, 0);
+    w->Hold(Value());
+    w->Hold(info[0]);
+    w->Hold(info[1]);
+    Napi::Promise p = w->Promise();
+    busy_ = true;
+    w->Queue();
+    return p;
+  } catch (const Napi::Error& e) {
+    return Rejected(env, e);
+  }
+}
+
+// ---- exports -----------------------------------------------------------------------------------------
+
+Napi::Value OptimizerSlotCount(const Napi::CallbackInfo& info) {
+  int64_t k = Int(info, 0, "optimizerSlotCount", "kind", 0, (int)OptimizerKind::Adagrad);
+  return Napi::Number::New(info.Env(), optimizer_slot_count((OptimizerKind)k));
+}
+
+// createNetwork(spec, params, slots): info.Data() is the Network class constructor of this env.
+Napi::Value CreateNetwork(const Napi::CallbackInfo& info) {
+  auto* ctor = static_cast<Napi::FunctionReference*>(info.Data());
+  return ctor->New({info[0], info[1], info[2]});
+}
+
+}  // namespace
+
+void InitNetwork(Napi::Env env, Napi::Object exports) {
+  // One constructor reference per env (the addon may load in several worker threads). Node frees
+  // the underlying napi reference at env teardown; the hook frees the C++ holder.
+  auto* ctor = new Napi::FunctionReference(Napi::Persistent(NetworkWrap::Define(env)));
+  ctor->SuppressDestruct();
+  env.AddCleanupHook([ctor]() { delete ctor; });
+  exports.Set("optimizerSlotCount", Napi::Function::New(env, OptimizerSlotCount, "optimizerSlotCount"));
+  exports.Set("createNetwork", Napi::Function::New(env, CreateNetwork, "createNetwork", ctor));
+}
+
 }  // namespace cnn::binding
