@@ -1,0 +1,27 @@
+/** Data loading: IDX files, MNIST / Fashion-MNIST, the bundled sample, and streamed batches. */
+export {
+  loadIdx,
+  parseIdx,
+  parseIdxHeader,
+  readIdxHeader,
+  encodeIdx,
+  saveIdx,
+  isGzip,
+  IDX_MAX_ELEMENTS,
+  IDX_MAX_BYTES,
+} from './idx';
+export type { Idx, IdxDType, IdxData, IdxHeader, IdxFileHeader } from './idx';
+export {
+  fashionMnist,
+  mnist,
+  bundledSampleDir,
+  loadIdxPair,
+  imagesToTensor,
+  labelsToTensor,
+  idxFileNames,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+} from './mnist';
+export type { MnistOptions, MnistData, Split, LabelMode } from './mnist';
+export { idxBatches } from './stream';
+export type { IdxBatchesOptions, IdxBatchDataset } from './stream';
