@@ -7,6 +7,8 @@ const t = require('tap');
 const { loadBackends, makeRng } = require('./helpers/common');
 const { gradcheck } = require('./helpers/gradcheck');
 const { Act, conv, dense, pool, globalPool, activation, loss, dropout, batchnorm } = require('./helpers/ops');
+const { buildSpec, initParams, netData } = require('./helpers/network');
+const { LossKind, OptimizerKind, Padding } = require('./helpers/common').requireDist('backend/types');
 
 // Losses have gradients of order 1/N: a smaller floor keeps the relative check meaningful.
 // Probability inputs get a smaller step (log is curved near 0).
@@ -114,6 +116,72 @@ for (const { name, K, skip } of backends) {
           backward: (dy) => op.backward(K, T, s, dy),
           ...opts,
         });
+      });
+    }
+  });
+}
+
+// Whole networks: the engine's gradient (forwardBackward + getGrads) against numeric differences
+// of its own loss w.r.t. the parameters. No dropout here (each call draws a new mask); batchnorm
+// runs in training mode, which is deterministic.
+const NETWORKS = [
+  {
+    name: 'network conv(same,relu)-bn-maxpool-conv(tanh)-flatten-dense(softmax), CCE + smoothing',
+    input: [6, 6, 2], n: 4, classes: 3,
+    layers: [{ conv: 3, k: [3, 3], pad: Padding.Same, act: Act.Relu }, { bn: true }, { maxpool: [2, 2] },
+             { conv: 2, k: [2, 2], act: Act.Tanh }, { flatten: true }, { dense: 3, act: Act.Softmax }],
+    rest: { loss: LossKind.CategoricalCrossentropy, labelSmoothing: 0.1, opt: { kind: OptimizerKind.Sgd }, seed: 1 },
+  },
+  {
+    name: 'network conv(s2,same)-avgpool(same)-activation(elu)-gap-dense, sparse CE from logits, sample weights',
+    input: [7, 7, 2], n: 3, classes: 4, sparse: true, sw: true,
+    layers: [{ conv: 3, k: [3, 3], s: [2, 2], pad: Padding.Same }, { avgpool: [3, 3], s: [2, 2], pad: Padding.Same },
+             { act: Act.Elu, alpha: 1 }, { gap: true }, { dense: 4 }],
+    rest: { loss: LossKind.SparseCategoricalCrossentropy, fromLogits: true, opt: { kind: OptimizerKind.Sgd }, seed: 1 },
+  },
+  {
+    name: 'network conv(dilated)-gmp-dense(gelu)-bn-dense(sigmoid), BCE',
+    input: [6, 6, 2], n: 4, classes: 2, multiLabel: true,
+    layers: [{ conv: 3, k: [2, 2], d: [2, 2], bias: false }, { gmp: true }, { dense: 5, act: Act.Gelu }, { bn: true },
+             { dense: 2, act: Act.Sigmoid }],
+    rest: { loss: LossKind.BinaryCrossentropy, opt: { kind: OptimizerKind.Sgd }, seed: 1 },
+  },
+  {
+    name: 'network dense(swish)-dense, MSE',
+    input: [1, 1, 5], n: 4, classes: 2, regression: true,
+    layers: [{ dense: 6, act: Act.Swish }, { dense: 2 }],
+    rest: { loss: LossKind.MeanSquaredError, opt: { kind: OptimizerKind.Sgd }, seed: 1 },
+  },
+];
+
+for (const { name, K, skip } of backends) {
+  t.test(`network gradcheck on ${name} backend`, { skip }, async (t) => {
+    for (const cfg of NETWORKS) {
+      t.test(cfg.name, async (t) => {
+        const rng = makeRng(cfg.name);
+        const { spec, paramCount } = buildSpec(cfg.input, cfg.layers, cfg.rest);
+        const params = initParams(spec, paramCount, rng);
+        const net = K.createNetwork(spec, params, new Float32Array(0));
+        const { x, y, sw } = netData(cfg, rng);
+        const grads = new Float32Array(paramCount);
+        // Only trainable variables get a gradient: check each one as its own tensor.
+        const inputs = {};
+        for (const [i, v] of spec.vars.entries()) if (v.trainable) inputs[`var${i}`] = params.subarray(v.offset, v.offset + v.size);
+        gradcheck(t, {
+          name: cfg.name,
+          inputs,
+          forward: () => net.forwardBackward(x, y, sw, cfg.n),
+          backward: () => {
+            net.forwardBackward(x, y, sw, cfg.n);
+            net.getGrads(grads);
+            const g = {};
+            for (const [i, v] of spec.vars.entries()) if (v.trainable) g[`var${i}`] = grads.subarray(v.offset, v.offset + v.size);
+            return g;
+          },
+          floor: 1e-2,
+          samples: 12,
+        });
+        net.dispose();
       });
     }
   });
