@@ -98,6 +98,9 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
 
   tf.setSeed(seed);
   const data = fashionMnist({ dir: dataDir, limit });
+  if (path.resolve(data.dir) !== path.resolve(dataDir)) {
+    throw new Error(`--data ${dataDir} does not hold the four Fashion-MNIST IDX files (found them in ${data.dir} instead)`);
+  }
   const { train: tr, test } = data;
   console.log(`Data: ${data.dir} (${tr.xs.shape[0]} training, ${test.xs.shape[0]} test images)`);
   const model = (PRESETS as readonly string[]).includes(modelArg) ? presetModel(modelArg as Preset) : await loadModelFile(modelArg);
