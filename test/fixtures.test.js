@@ -7,7 +7,9 @@
 const t = require('tap');
 const { loadBackends, compare, fmt, nanArray } = require('./helpers/common');
 const { readFixtures, DEFAULT_FILE } = require('./helpers/fixtures');
-const { Act, Padding, ACTS_NEEDING_INPUT } = require('./helpers/ops');
+const { Act, Padding, LossKind, ACTS_NEEDING_INPUT } = require('./helpers/ops');
+const { buildSpec } = require('./helpers/network');
+const { OptimizerKind } = require('./helpers/common').requireDist('backend/types');
 
 const RTOL = 1e-4;
 const cases = readFixtures(DEFAULT_FILE);
@@ -165,12 +167,51 @@ const RUNNERS = {
     return r;
   },
 
+  /** A whole network trained for c.steps steps: the losses and the final parameters (incl. BN moving stats). */
+  network(K, c, f) {
+    const layers = c.layers.map((L) => ({
+      ...L,
+      ...(L.pad ? { pad: pad(L.pad) } : {}),
+      ...(L.act ? { act: Act[L.act] } : {}),
+    }));
+    const { kind, lr, ...opt } = c.opt;
+    const rest = {
+      loss: NET_LOSS[c.loss], fromLogits: c.fromLogits, labelSmoothing: c.labelSmoothing, seed: 0,
+      opt: { ...opt, kind: NET_OPT[kind] },
+    };
+    const { spec, paramCount } = buildSpec(c.input, layers, rest);
+    if (paramCount !== f.params0.length) throw new Error(`spec has ${paramCount} params, fixture ${f.params0.length}`);
+    const params = Float32Array.from(f.params0);
+    const trainable = spec.vars.filter((v) => v.trainable).reduce((s, v) => s + v.size, 0);
+    const slots = new Float32Array(trainable * K.optimizerSlotCount(spec.opt.kind));
+    const net = K.createNetwork(spec, params, slots);
+    const inSize = f.x.length / c.steps;
+    const ySize = f.y.length / c.steps;
+    const losses = new Float32Array(c.steps);
+    for (let step = 1; step <= c.steps; step++) {
+      const x = f.x.slice((step - 1) * inSize, step * inSize);
+      const y = f.y.slice((step - 1) * ySize, step * ySize);
+      losses[step - 1] = net.trainStep(x, y, null, c.n, lr, step);
+    }
+    net.dispose();
+    return { losses: [losses], params: [params] };
+  },
+
   clip(K, c, f) {
     const g = Float32Array.from(f.g);
     if (c.mode === 'value') K.clipByValue(g, c.n, c.clip);
     else K.clipByNorm(g, c.n, c.clip);
     return { out: [g] };
   },
+};
+
+const NET_LOSS = {
+  cce: LossKind.CategoricalCrossentropy, sparse: LossKind.SparseCategoricalCrossentropy,
+  bce: LossKind.BinaryCrossentropy, mse: LossKind.MeanSquaredError,
+};
+const NET_OPT = {
+  sgd: OptimizerKind.Sgd, momentum: OptimizerKind.Momentum, adam: OptimizerKind.Adam, adamw: OptimizerKind.AdamW,
+  rmsprop: OptimizerKind.RMSprop, adagrad: OptimizerKind.Adagrad,
 };
 
 function poolDims(K, c) {
