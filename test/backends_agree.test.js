@@ -135,8 +135,8 @@ const NETWORKS = [
   },
 ];
 
-/** Trains one network for 5 steps on a backend; returns everything observable. */
-function trainNetwork(K, cfg) {
+/** Trains one network for 5 steps on a backend (async: trainStepAsync / predictAsync); returns everything observable. */
+async function trainNetwork(K, cfg, async = false) {
   const rng = makeRng(cfg.name);
   const { spec, paramCount } = buildSpec(cfg.input, cfg.layers, cfg.rest);
   const params = initParams(spec, paramCount, rng);
@@ -148,7 +148,7 @@ function trainNetwork(K, cfg) {
   const losses = [];
   for (let step = 1; step <= 5; step++) {
     const { x, y, sw } = batches[step - 1];
-    losses.push(net.trainStep(x, y, sw, cfg.n, cfg.lr, step));
+    losses.push(async ? await net.trainStepAsync(x, y, sw, cfg.n, cfg.lr, step) : net.trainStep(x, y, sw, cfg.n, cfg.lr, step));
   }
   const output = nanArray(cfg.n * net.outSize);
   net.getOutput(output);
@@ -159,7 +159,8 @@ function trainNetwork(K, cfg) {
   const fbGrads = new Float32Array(paramCount);
   net.getGrads(fbGrads);
   const predicted = nanArray(cfg.n * net.outSize);
-  net.predict(predicted, x, cfg.n);
+  if (async) await net.predictAsync(predicted, x, cfg.n);
+  else net.predict(predicted, x, cfg.n);
   const evaluated = nanArray(cfg.n * net.outSize);
   const evalLoss = net.evaluate(evaluated, x, y, sw, cfg.n);
   const sizes = Int32Array.of(net.inSize, net.outSize, net.paramCount, net.slotCount);
@@ -373,8 +374,8 @@ function refArgmax(inp, d) {
 t.test('native vs js: whole networks, 5 training steps', { skip }, async (t) => {
   for (const cfg of NETWORKS) {
     await t.test(cfg.name, async (t) => {
-      const a = trainNetwork(js, cfg);
-      const b = trainNetwork(native, cfg);
+      const a = await trainNetwork(js, cfg);
+      const b = await trainNetwork(native, cfg);
       t.same(Array.from(a.sizes), Array.from(a.expectedSizes), 'js sizes (in, out, params, slots)');
       t.same(Array.from(b.sizes), Array.from(a.expectedSizes), 'native sizes (in, out, params, slots)');
       t.comment(`losses js     ${Array.from(a.losses, (v) => v.toFixed(6)).join(' ')}`);
@@ -423,3 +424,12 @@ t.test('native: every GEMM kernel and thread count agrees with js', { skip }, as
     native.setNumThreads(threads0);
   }
 });
+
+for (const { name, K, skip: why } of backends) {
+  t.test(`${name}: trainStepAsync / predictAsync give the same as the sync calls`, { skip: why }, async (t) => {
+    const cfg = NETWORKS[0];
+    const a = await trainNetwork(K, cfg, false);
+    const b = await trainNetwork(K, cfg, true);
+    compareTrees(t, b, a, '');
+  });
+}
