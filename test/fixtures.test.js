@@ -5,11 +5,11 @@
 // is printed, llm.c style. Argmax masks must match exactly.
 
 const t = require('tap');
-const { loadBackends, compare, fmt, nanArray } = require('./helpers/common');
+const { loadBackends, compare, fmt, nanArray, requireDist } = require('./helpers/common');
 const { readFixtures, DEFAULT_FILE } = require('./helpers/fixtures');
 const { Act, Padding, LossKind, ACTS_NEEDING_INPUT } = require('./helpers/ops');
 const { buildSpec } = require('./helpers/network');
-const { OptimizerKind } = require('./helpers/common').requireDist('backend/types');
+const { OptimizerKind } = requireDist('backend/types');
 
 const RTOL = 1e-4;
 const cases = readFixtures(DEFAULT_FILE);

@@ -4,11 +4,11 @@
 // test/helpers/gradcheck.js (central differences, caffe-style relative error, kink guard).
 
 const t = require('tap');
-const { loadBackends, makeRng } = require('./helpers/common');
+const { loadBackends, makeRng, requireDist } = require('./helpers/common');
 const { gradcheck } = require('./helpers/gradcheck');
 const { Act, conv, dense, pool, globalPool, activation, loss, dropout, batchnorm } = require('./helpers/ops');
 const { buildSpec, initParams, netData } = require('./helpers/network');
-const { LossKind, OptimizerKind, Padding } = require('./helpers/common').requireDist('backend/types');
+const { LossKind, OptimizerKind, Padding } = requireDist('backend/types');
 
 // Losses have gradients of order 1/N: a smaller floor keeps the relative check meaningful.
 // Probability inputs get a smaller step (log is curved near 0).

@@ -9,8 +9,7 @@
 //   backward returns {inputName: gradient of sum(dy * output)} (dy null for losses).
 // Every output buffer starts as NaN, so a kernel that leaves part of one unwritten is caught.
 
-const { nanArray } = require('./common');
-const { requireDist } = require('./common');
+const { nanArray, requireDist } = require('./common');
 
 const { Act, Padding, LossKind } = requireDist('backend/types');
 
