@@ -219,7 +219,9 @@ t.test('native vs js: kernels', { skip }, async (t) => {
 });
 
 t.test('native vs js: sgemm, every transpose and edge', { skip }, async (t) => {
-  const shapes = [[1, 1, 1], [7, 5, 3], [6, 16, 8], [13, 17, 19], [37, 53, 29], [100, 70, 300], [200, 33, 5]];
+  // Edges of the 6x16 micro-tile and of the MC / KC / NC blocks (168 / 256 / 4080 on Haswell-like sizes).
+  const shapes = [[1, 1, 1], [7, 5, 3], [6, 16, 8], [13, 17, 19], [37, 53, 29], [100, 70, 300], [200, 33, 5],
+                  [173, 20, 530], [7, 4100, 3]];
   for (const [M, N, Kd] of shapes) {
     for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
       for (const [alpha, beta] of [[1, 0], [0.5, 1], [-1.5, 0.25]]) {
