@@ -1,5 +1,6 @@
-// The compiled Sequential network (network.h): validation, the buffer arena, and the training step
-// (forward in training mode, loss, backward, clip, optimizer update) as one C++ call.
+// The compiled Sequential network (network.h): the buffer arena, and the training step (forward in
+// training mode, loss, backward, clip, optimizer update) as one C++ call. Spec checks live in
+// network_validate.cc.
 //
 // Buffers. The training arena keeps, per layer, what backward needs (outputs, pre-activations of
 // fused activations that need their input, im2col matrices, max-pool argmax, dropout masks, BN xhat
@@ -7,8 +8,6 @@
 // sized for the largest batch seen so far and reused for smaller ones. Inference runs in a separate,
 // smaller arena (two ping-pong activation buffers, one col scratch, one argmax scratch) over chunks
 // of samples, so predicting on a big set never allocates the whole set's activations.
-#include "network.h"
-
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -17,65 +16,16 @@
 
 #include "../kernels/activations.h"
 #include "../kernels/batchnorm.h"
-#include "../kernels/conv2d.h"
 #include "../kernels/dense.h"
 #include "../kernels/dropout.h"
 #include "../kernels/optim.h"
-#include "../kernels/pool2d.h"
+#include "network_impl.h"
 
 namespace cnn {
 
-int optimizer_slot_count(OptimizerKind k) {
-  switch (k) {
-    case OptimizerKind::Sgd: return 0;
-    case OptimizerKind::Momentum: return 1;
-    case OptimizerKind::Adam:
-    case OptimizerKind::AdamW: return 2;
-    case OptimizerKind::RMSprop: return 3;
-    case OptimizerKind::Adagrad: return 1;
-  }
-  throw std::invalid_argument("unknown optimizer kind " + std::to_string((int)k));
-}
-
 namespace {
 
-// ---- validation helpers -----------------------------------------------------------------------
-
-[[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw std::invalid_argument(where + ": " + msg);
-}
-
-std::string shape_str(const int s[3]) {
-  return "[" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " + std::to_string(s[2]) + "]";
-}
-
-bool same_shape(const int a[3], const int b[3]) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
-
-const char* kind_name(LayerKind k) {
-  switch (k) {
-    case LayerKind::Conv2D: return "Conv2D";
-    case LayerKind::Dense: return "Dense";
-    case LayerKind::MaxPool2D: return "MaxPool2D";
-    case LayerKind::AvgPool2D: return "AvgPool2D";
-    case LayerKind::GlobalAvgPool2D: return "GlobalAvgPool2D";
-    case LayerKind::GlobalMaxPool2D: return "GlobalMaxPool2D";
-    case LayerKind::Flatten: return "Flatten";
-    case LayerKind::Dropout: return "Dropout";
-    case LayerKind::BatchNorm: return "BatchNorm";
-    case LayerKind::Activation: return "Activation";
-  }
-  return "?";
-}
-
-// A parameter range a layer reads: [offset, offset + size).
-struct ParamRange {
-  int64_t offset, size;
-  int layer;
-  const char* field;
-  bool stat;  // BN moving statistic: read, never differentiated
-};
-
-// Replaces the pointer-typed vector storage with `size` zeroed elements, freeing the old one first.
+// Replaces v's storage with `size` zeroed elements, freeing the old storage first.
 template <class T>
 void realloc_vec(std::vector<T>& v, size_t size) {
   std::vector<T>().swap(v);
@@ -83,258 +33,6 @@ void realloc_vec(std::vector<T>& v, size_t size) {
 }
 
 }  // namespace
-
-// Static facts about one layer, derived from its spec once.
-struct LayerInfo {
-  LayerSpec s;
-  int64_t in_size = 0, out_size = 0;  // floats per sample
-  int64_t pixels = 1;                 // in[0] * in[1]: rows per sample for Dense / BN / Activation
-  Conv2DDims conv{};                  // N = 1; the batch sets N
-  Pool2DDims pool{};                  // N = 1
-  bool keep_pre = false;              // Conv2D / Dense whose activation backward needs its input
-  bool trainable = false;             // owns a parameter range inside a trainable variable
-  bool is_view = false;               // Flatten: output aliases input; Dropout at inference too
-};
-
-// Per-layer training buffers, each sized for `cap` samples.
-struct LayerBuffers {
-  std::vector<float> out;     // (cap, out_size), unless the layer is a view
-  std::vector<float> pre;     // (cap, out_size) pre-activation, when keep_pre
-  std::vector<float> col;     // conv2d_col_size(cap)
-  std::vector<int32_t> argmax;  // (cap, out_size) max pools
-  std::vector<float> mask;    // (cap, in_size) dropout
-  std::vector<float> xhat;    // (cap, in_size) batch norm
-  std::vector<float> mean, invstd;  // (C) batch norm
-};
-
-struct Network::Impl {
-  NetworkSpec spec;
-  float* params;  // (param_count) caller-owned
-  float* slots;   // (slot_count) caller-owned
-  std::vector<LayerInfo> layers;
-  std::vector<int64_t> slot_base;  // per var, -1 for non-trainable
-  int64_t param_count = 0, slot_count = 0;
-  int64_t in_size = 0, out_size = 0;
-  int64_t max_act = 0;       // max floats per sample of any layer input / output
-  int first_trainable = -1;  // backward stops at this layer (no layer below needs gradients)
-  bool fused_softmax = false;  // last act is softmax, loss is (sparse) CCE on probabilities
-  Rng rng{};
-
-  // training arena
-  int train_cap = 0;
-  std::vector<LayerBuffers> bufs;
-  std::vector<const float*> inputs;  // per layer, the input of the last training forward
-  std::vector<float*> outputs;       // per layer, its output (a view's is its input)
-  std::vector<float> grad_a, grad_b;  // (cap, max_act) ping-pong activation gradients
-  std::vector<float> dcol;            // max col size over conv layers
-  std::vector<float> probs;           // (cap, out_size) softmax of logits (fromLogits CCE)
-  std::vector<float> grads;           // (param_count)
-  int last_n = 0;
-
-  // inference arena
-  int infer_cap = 0;
-  std::vector<float> act_a, act_b;    // (cap, max_act)
-  std::vector<float> icol;            // max col size
-  std::vector<int32_t> iargmax;       // (cap, max_act)
-  std::vector<float> eval_probs;      // (n, out_size) for fromLogits CCE in evaluate
-
-  void validate();
-  void ensure_train(int n);
-  void ensure_infer(int n);
-  int infer_chunk() const;
-  void check_batch(int n) const;
-  void check_labels(const void* y, int n) const;
-  float loss(float* dout, const float* out, const void* y, const float* sw, int n, std::vector<float>& scratch);
-  const float* forward_train(const float* x, int n);
-  void backward(int n);
-  const float* forward_infer(const float* x, int n);
-  void update(float lr, int64_t t);
-  float* P(int64_t off) const { return off >= 0 ? params + off : nullptr; }
-};
-
-// ---- validation -----------------------------------------------------------------------------------
-
-void Network::Impl::validate() {
-  const std::string net = "network";
-  if (spec.layers.empty()) fail(net, "the network has no layers");
-
-  // vars: in range, not overlapping
-  std::vector<std::pair<int64_t, int64_t>> var_ranges;
-  for (size_t j = 0; j < spec.vars.size(); ++j) {
-    const Variable& v = spec.vars[j];
-    const std::string where = "vars[" + std::to_string(j) + "]";
-    if (v.offset < 0) fail(where, "offset must be >= 0");
-    if (v.size < 0) fail(where, "size must be >= 0");
-    param_count = std::max(param_count, v.offset + v.size);
-    var_ranges.push_back({v.offset, v.size});
-  }
-  std::sort(var_ranges.begin(), var_ranges.end());
-  for (size_t j = 1; j < var_ranges.size(); ++j)
-    if (var_ranges[j].first < var_ranges[j - 1].first + var_ranges[j - 1].second)
-      fail("vars", "variables overlap at offset " + std::to_string(var_ranges[j].first));
-
-  // the var holding [off, off+size), or -1
-  auto var_of = [&](int64_t off, int64_t size) -> int {
-    for (size_t j = 0; j < spec.vars.size(); ++j) {
-      const Variable& v = spec.vars[j];
-      if (off >= v.offset && off + size <= v.offset + v.size) return (int)j;
-    }
-    return -1;
-  };
-
-  std::vector<ParamRange> ranges;
-  const int L = (int)spec.layers.size();
-  layers.resize(L);
-  for (int i = 0; i < L; ++i) {
-    LayerInfo& li = layers[i];
-    li.s = spec.layers[i];
-    const LayerSpec& s = li.s;
-    const std::string where = "layers[" + std::to_string(i) + "] (" + kind_name(s.kind) + ")";
-    for (int a = 0; a < 3; ++a) {
-      if (s.in[a] < 1) fail(where, "in must be 3 positive sizes, received " + shape_str(s.in));
-      if (s.out[a] < 1) fail(where, "out must be 3 positive sizes, received " + shape_str(s.out));
-    }
-    if (i > 0 && !same_shape(spec.layers[i - 1].out, s.in))
-      fail(where, "in " + shape_str(s.in) + " does not match the previous layer's out " +
-                      shape_str(spec.layers[i - 1].out));
-    if ((int)s.act < 0 || (int)s.act > (int)Act::Relu6) fail(where, "unknown activation " + std::to_string((int)s.act));
-    li.in_size = (int64_t)s.in[0] * s.in[1] * s.in[2];
-    li.out_size = (int64_t)s.out[0] * s.out[1] * s.out[2];
-    li.pixels = (int64_t)s.in[0] * s.in[1];
-    if (li.in_size > INT_MAX || li.out_size > INT_MAX) fail(where, "per-sample size too large");
-    max_act = std::max({max_act, li.in_size, li.out_size});
-    const int H = s.in[0], W = s.in[1], C = s.in[2];
-
-    // Records a parameter range of `size` floats at `off`; required unless optional.
-    auto param = [&](int64_t off, int64_t size, const char* field, bool optional, bool stat = false) {
-      if (off == -1) {
-        if (!optional) fail(where, std::string(field) + " offset is required");
-        return;
-      }
-      if (off < 0) fail(where, std::string(field) + " offset must be >= 0 or -1");
-      if (var_of(off, size) < 0)
-        fail(where, std::string(field) + " [" + std::to_string(off) + ", " + std::to_string(off + size) +
-                        ") is not inside one of the vars");
-      ranges.push_back({off, size, i, field, stat});
-    };
-    auto window = [&](const char* what) {
-      if (s.kh < 1 || s.kw < 1) fail(where, std::string(what) + " size must be positive");
-      if (s.sh < 1 || s.sw < 1) fail(where, "strides must be positive");
-      if (s.padding != Padding::Valid && s.padding != Padding::Same) fail(where, "unknown padding");
-    };
-    auto expect_out = [&](int oh, int ow, int oc) {
-      int want[3] = {oh, ow, oc};
-      if (!same_shape(want, s.out)) fail(where, "out must be " + shape_str(want) + ", received " + shape_str(s.out));
-    };
-
-    switch (s.kind) {
-      case LayerKind::Conv2D: {
-        window("kernel");
-        if (s.dh < 1 || s.dw < 1) fail(where, "dilation must be positive");
-        if (s.filters < 1) fail(where, "filters must be positive");
-        li.conv = conv2d_dims(1, H, W, C, s.kh, s.kw, s.filters, s.sh, s.sw, s.dh, s.dw, s.padding);
-        if (li.conv.OH < 1 || li.conv.OW < 1)
-          fail(where, "the kernel does not fit in the input " + shape_str(s.in));
-        expect_out(li.conv.OH, li.conv.OW, s.filters);
-        param(s.kernel, (int64_t)s.kh * s.kw * C * s.filters, "kernel", false);
-        param(s.bias, s.filters, "bias", true);
-        li.keep_pre = activation_needs_input(s.act);
-        break;
-      }
-      case LayerKind::Dense:
-        if (s.units < 1) fail(where, "units must be positive");
-        expect_out(H, W, s.units);
-        param(s.kernel, (int64_t)C * s.units, "kernel", false);
-        param(s.bias, s.units, "bias", true);
-        li.keep_pre = activation_needs_input(s.act);
-        break;
-      case LayerKind::MaxPool2D:
-      case LayerKind::AvgPool2D:
-        window("pool");
-        li.pool = pool2d_dims(1, H, W, C, s.kh, s.kw, s.sh, s.sw, s.padding);
-        if (li.pool.OH < 1 || li.pool.OW < 1) fail(where, "the pool window does not fit in the input " + shape_str(s.in));
-        expect_out(li.pool.OH, li.pool.OW, C);
-        break;
-      case LayerKind::GlobalAvgPool2D:
-      case LayerKind::GlobalMaxPool2D:
-        expect_out(1, 1, C);
-        break;
-      case LayerKind::Flatten:
-        expect_out(1, 1, (int)li.in_size);
-        li.is_view = true;
-        break;
-      case LayerKind::Dropout:
-        if (!(s.rate >= 0.f && s.rate < 1.f)) fail(where, "rate must be in [0, 1), received " + std::to_string(s.rate));
-        expect_out(H, W, C);
-        break;
-      case LayerKind::BatchNorm:
-        if (!(s.eps > 0.f)) fail(where, "eps must be positive");
-        if (!(s.momentum >= 0.f && s.momentum <= 1.f)) fail(where, "momentum must be in [0, 1]");
-        expect_out(H, W, C);
-        param(s.gamma, C, "gamma", true);
-        param(s.beta, C, "beta", true);
-        param(s.movingMean, C, "movingMean", false, true);
-        param(s.movingVar, C, "movingVar", false, true);
-        for (int64_t off : {s.movingMean, s.movingVar})
-          if (spec.vars[var_of(off, C)].trainable)
-            fail(where, "movingMean / movingVar must lie in non-trainable vars");
-        break;
-      case LayerKind::Activation:
-        expect_out(H, W, C);
-        break;
-      default:
-        fail(where, "unknown layer kind " + std::to_string((int)s.kind));
-    }
-  }
-
-  // layers never share parameters (backward overwrites, it does not accumulate)
-  std::sort(ranges.begin(), ranges.end(), [](const ParamRange& a, const ParamRange& b) { return a.offset < b.offset; });
-  for (size_t j = 1; j < ranges.size(); ++j)
-    if (ranges[j].offset < ranges[j - 1].offset + ranges[j - 1].size)
-      fail("layers[" + std::to_string(ranges[j].layer) + "]",
-           std::string(ranges[j].field) + " overlaps layers[" + std::to_string(ranges[j - 1].layer) + "]." +
-               ranges[j - 1].field);
-  for (const ParamRange& r : ranges) {
-    if (r.stat) continue;
-    if (r.size > 0 && spec.vars[var_of(r.offset, r.size)].trainable) {
-      layers[r.layer].trainable = true;
-      if (first_trainable < 0 || r.layer < first_trainable) first_trainable = r.layer;
-    }
-  }
-
-  if (std::all_of(layers.begin(), layers.end(), [](const LayerInfo& li) { return li.is_view; }))
-    fail(net, "the network has only Flatten layers: nothing to compute");
-
-  // loss
-  const LayerSpec& last = spec.layers.back();
-  in_size = layers.front().in_size;
-  out_size = layers.back().out_size;
-  const bool categorical = spec.loss == Loss::CategoricalCrossentropy || spec.loss == Loss::SparseCategoricalCrossentropy;
-  if ((int)spec.loss < 0 || (int)spec.loss > (int)Loss::MeanAbsoluteError)
-    fail("loss", "unknown loss " + std::to_string((int)spec.loss));
-  if (categorical && (last.out[0] != 1 || last.out[1] != 1))
-    fail("loss", "categorical losses need a [1, 1, classes] output, the last layer gives " + shape_str(last.out) +
-                     " (add Flatten or global pooling)");
-  if (!(spec.labelSmoothing >= 0.f && spec.labelSmoothing <= 1.f)) fail("labelSmoothing", "must be in [0, 1]");
-  const bool last_softmax = last.act == Act::Softmax &&
-                            (last.kind == LayerKind::Conv2D || last.kind == LayerKind::Dense || last.kind == LayerKind::Activation);
-  fused_softmax = categorical && !spec.fromLogits && last_softmax;
-
-  // optimizer
-  const OptimizerSpec& o = spec.opt;
-  if ((int)o.kind < 0 || (int)o.kind > (int)OptimizerKind::Adagrad) fail("opt", "unknown optimizer kind " + std::to_string((int)o.kind));
-  if (!(o.beta1 >= 0.f && o.beta1 < 1.f)) fail("opt", "beta1 must be in [0, 1)");
-  if (!(o.beta2 >= 0.f && o.beta2 < 1.f)) fail("opt", "beta2 must be in [0, 1)");
-  if (!(o.eps >= 0.f)) fail("opt", "eps must be >= 0");
-  if (!(o.clipNorm >= 0.f) || !(o.clipValue >= 0.f)) fail("opt", "clipNorm / clipValue must be >= 0 (0 = off)");
-  const int k = optimizer_slot_count(o.kind);
-  slot_base.assign(spec.vars.size(), -1);
-  for (size_t j = 0; j < spec.vars.size(); ++j) {
-    if (!spec.vars[j].trainable) continue;
-    slot_base[j] = slot_count;
-    slot_count += spec.vars[j].size * k;
-  }
-}
 
 // ---- arenas -----------------------------------------------------------------------------------------
 
