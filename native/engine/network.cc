@@ -446,9 +446,10 @@ float Network::train_step(const float* x, const void* y, const float* sw, int n,
   return loss;
 }
 
+// Runs in chunks of infer_chunk() samples, so any n works with a bounded arena.
 void Network::predict(float* out, const float* x, int n) {
   Impl& m = *impl_;
-  m.check_batch(n);
+  if (n < 1) throw std::out_of_range("n must be at least 1");
   const int chunk = std::min(n, m.infer_chunk());
   m.ensure_infer(chunk);
   for (int c0 = 0; c0 < n; c0 += chunk) {
@@ -460,7 +461,6 @@ void Network::predict(float* out, const float* x, int n) {
 
 float Network::evaluate(float* out, const float* x, const void* y, const float* sw, int n) {
   Impl& m = *impl_;
-  m.check_batch(n);
   m.check_labels(y, n);
   predict(out, x, n);
   return m.loss(nullptr, out, y, sw, n, m.eval_probs);
