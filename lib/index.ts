@@ -22,3 +22,5 @@ export { initializers, Initializer } from './model/initializers';
 export { callbacks, Callback, CallbackList } from './model/callbacks';
 export type { Logs, CustomCallbackArgs } from './model/callbacks';
 export * as data from './data';
+export { loadLayersModel, io, SUPPORTED_LAYER_CLASSES } from './io';
+export type { IOHandler, LoadOptions, ModelArtifacts, ModelJSON, SaveConfig, SaveResult, OnnxExportOptions, ModelSource } from './io';

@@ -1,0 +1,310 @@
+/**
+ * Layer configs <-> layers. Writing: a layer's TF.js config (camelCase) becomes Keras JSON in the
+ * key order TF.js writes. Reading: a Keras / TF.js layer entry (after fromPythonic) becomes a
+ * layer, accepting what TF.js writes, what tensorflowjs_converter writes from Keras 2, and the
+ * Keras 3 spellings (InputLayer batch_shape, DTypePolicy objects, module / registered_name /
+ * build_config keys, Keras initializer class names). Regularisers and constraints in a file are
+ * dropped (the engine has none); the weights they shaped load as they are.
+ */
+import {
+  Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
+  GlobalMaxPooling2D, InputLayer, Layer, MaxPooling2D, ReLU,
+} from '../model/layers';
+import type { LayerArgs } from '../model/layers';
+import {
+  Constant, getInitializer, Initializer, Ones, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
+} from '../model/initializers';
+import type { Distribution, FanMode } from '../model/initializers';
+import { isPlainObject, toPythonic } from './keras_json';
+
+type Config = Record<string, unknown>;
+
+/** What the reader knows while rebuilding layer i: where it is and the per-sample shape reaching it. */
+export interface LayerContext {
+  where: string;
+  inputShape?: number[];
+}
+
+// ---------------------------------------------------------------- writing
+
+const BASE_KEYS = ['name', 'trainable', 'batchInputShape', 'dtype'];
+
+/**
+ * A layer's Keras JSON config. TF.js puts the class's own keys first and the base keys (name,
+ * trainable, batch_input_shape, dtype) last, and writes dtype only with an input shape.
+ */
+export function layerConfigToJson(className: string, config: Config): Config {
+  if (className === 'InputLayer') return toPythonic(config) as Config;
+  const ordered: Config = {};
+  for (const [k, v] of Object.entries(config)) if (!BASE_KEYS.includes(k)) ordered[k] = v;
+  for (const k of BASE_KEYS) {
+    if (!(k in config)) continue;
+    if (k === 'dtype' && config.batchInputShape === undefined) continue;
+    ordered[k] = config[k];
+  }
+  return toPythonic(ordered) as Config;
+}
+
+// ---------------------------------------------------------------- reading helpers
+
+function fail(ctx: LayerContext, msg: string): never {
+  throw new Error(`${ctx.where}: ${msg}`);
+}
+
+/** dtype: 'float32', or a Keras 3 DTypePolicy / Keras 2 Policy object naming float32. */
+function checkDtype(c: Config, ctx: LayerContext): void {
+  const d = c.dtype;
+  if (d === undefined || d === null || d === 'float32') return;
+  if (isPlainObject(d) && isPlainObject(d.config) && d.config.name === 'float32') return;
+  const shown = isPlainObject(d) && isPlainObject(d.config) ? d.config.name : d;
+  fail(ctx, `dtype ${JSON.stringify(shown)} is not supported (only float32)`);
+}
+
+/** Name, trainable and input shape, common to every layer. */
+function baseArgs(c: Config, ctx: LayerContext): LayerArgs {
+  checkDtype(c, ctx);
+  const args: LayerArgs = {};
+  if (c.name !== undefined && c.name !== null) {
+    if (typeof c.name !== 'string') fail(ctx, `name must be a string, received ${JSON.stringify(c.name)}`);
+    args.name = c.name;
+  }
+  if (c.trainable !== undefined && c.trainable !== null) {
+    if (typeof c.trainable !== 'boolean') fail(ctx, 'trainable must be true or false');
+    args.trainable = c.trainable;
+  }
+  const bis = c.batchInputShape ?? c.batchShape;
+  if (bis !== undefined && bis !== null) {
+    if (!Array.isArray(bis) || bis.length < 2) fail(ctx, `batch_input_shape must be [batch, ...dims], received ${JSON.stringify(bis)}`);
+    args.batchInputShape = bis as (number | null)[];
+  } else if (Array.isArray(c.inputShape)) {
+    args.inputShape = c.inputShape as number[];
+  }
+  return args;
+}
+
+function str(c: Config, key: string, ctx: LayerContext): string | undefined {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') fail(ctx, `${key} must be a string, received ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(c: Config, key: string, ctx: LayerContext): number | undefined {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number') fail(ctx, `${key} must be a number, received ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(c: Config, key: string, ctx: LayerContext): boolean | undefined {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') fail(ctx, `${key} must be true or false, received ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A size or pair: 3, [3, 3]. */
+function pairOf(c: Config, key: string, ctx: LayerContext): number | [number, number] | undefined {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0], v[1]];
+  return fail(ctx, `${key} must be a number or a pair of numbers, received ${JSON.stringify(v)}`);
+}
+
+function padding(c: Config, ctx: LayerContext): 'valid' | 'same' | undefined {
+  const p = str(c, 'padding', ctx);
+  if (p === undefined || p === 'valid' || p === 'same') return p;
+  return fail(ctx, `padding ${JSON.stringify(p)} is not supported (valid or same)`);
+}
+
+function channelsLast(c: Config, ctx: LayerContext): void {
+  const f = str(c, 'dataFormat', ctx);
+  if (f !== undefined && f !== 'channelsLast') fail(ctx, `data_format ${JSON.stringify(c.dataFormat)} is not supported (only channels_last)`);
+}
+
+/** An activation given as a name, or as a Keras object {class_name, config}. */
+function activation(c: Config, ctx: LayerContext): string | undefined {
+  const a = c.activation;
+  if (a === undefined || a === null) return undefined;
+  if (typeof a === 'string') return a;
+  if (isPlainObject(a) && typeof a.className === 'string') return a.className;
+  return fail(ctx, `activation must be a name, received ${JSON.stringify(a)}`);
+}
+
+const KERAS_VARIANCE: Record<string, [number, FanMode, Distribution]> = {
+  GlorotUniform: [1, 'fanAvg', 'uniform'], GlorotNormal: [1, 'fanAvg', 'truncatedNormal'],
+  HeUniform: [2, 'fanIn', 'uniform'], HeNormal: [2, 'fanIn', 'truncatedNormal'],
+  LecunUniform: [1, 'fanIn', 'uniform'], LecunNormal: [1, 'fanIn', 'truncatedNormal'],
+};
+
+/**
+ * An initializer from {className, config} (or a name). Unknown kinds fall back to the layer's
+ * default: initializers only matter before training, and the file's weights replace them.
+ */
+function initializer(v: unknown, dflt: string): Initializer {
+  if (typeof v === 'string') {
+    try {
+      return getInitializer(v, dflt, 'initializer');
+    } catch {
+      return getInitializer(undefined, dflt, 'initializer');
+    }
+  }
+  if (!isPlainObject(v) || typeof v.className !== 'string') return getInitializer(undefined, dflt, 'initializer');
+  const c = isPlainObject(v.config) ? v.config : {};
+  const n = (k: string, d: number) => (typeof c[k] === 'number' ? (c[k] as number) : d);
+  const seed = typeof c.seed === 'number' ? c.seed : undefined;
+  switch (v.className) {
+    case 'Zeros': return new Zeros();
+    case 'Ones': return new Ones();
+    case 'Constant': return new Constant(n('value', 0));
+    case 'RandomUniform': return new RandomUniform(n('minval', -0.05), n('maxval', 0.05), seed);
+    case 'RandomNormal': return new RandomNormal(n('mean', 0), n('stddev', 0.05), seed);
+    case 'TruncatedNormal': return new TruncatedNormal(n('mean', 0), n('stddev', 0.05), seed);
+    case 'VarianceScaling': {
+      const mode = (['fanIn', 'fanOut', 'fanAvg'] as const).find((m) => m === c.mode) ?? 'fanIn';
+      // Keras' 'untruncated_normal' has no twin here; 'normal' is the truncated one, as in TF.js.
+      const dist = c.distribution === 'uniform' ? 'uniform' : c.distribution === 'truncatedNormal' ? 'truncatedNormal' : 'normal';
+      return new VarianceScaling(n('scale', 1), mode, dist, seed);
+    }
+    default: {
+      const k = KERAS_VARIANCE[v.className];
+      if (k) return new VarianceScaling(k[0], k[1], k[2], seed);
+      return getInitializer(undefined, dflt, 'initializer');
+    }
+  }
+}
+
+// ---------------------------------------------------------------- reading: one function per class
+
+type Reader = (c: Config, ctx: LayerContext) => Layer;
+
+const readers: Record<string, Reader> = {
+  InputLayer: (c, ctx) => {
+    checkDtype(c, ctx);
+    if (c.sparse === true || c.ragged === true) fail(ctx, 'sparse and ragged inputs are not supported');
+    const bis = (c.batchInputShape ?? c.batchShape) as (number | null)[] | undefined;
+    const shape = (c.inputShape ?? c.shape) as number[] | undefined;
+    if (!Array.isArray(bis) && !Array.isArray(shape)) fail(ctx, 'an InputLayer needs batch_input_shape (or batch_shape)');
+    return new InputLayer({
+      name: typeof c.name === 'string' ? c.name : undefined,
+      batchInputShape: Array.isArray(bis) ? bis : undefined,
+      inputShape: Array.isArray(bis) ? undefined : shape,
+    });
+  },
+
+  Conv2D: (c, ctx) => {
+    channelsLast(c, ctx);
+    if (c.groups !== undefined && c.groups !== null && c.groups !== 1) fail(ctx, `groups ${JSON.stringify(c.groups)} is not supported (only 1)`);
+    const filters = num(c, 'filters', ctx);
+    const kernelSize = pairOf(c, 'kernelSize', ctx);
+    if (filters === undefined || kernelSize === undefined) fail(ctx, 'Conv2D needs filters and kernel_size');
+    return new Conv2D({
+      ...baseArgs(c, ctx), filters, kernelSize: kernelSize as [number, number], strides: pairOf(c, 'strides', ctx),
+      padding: padding(c, ctx), dilationRate: pairOf(c, 'dilationRate', ctx), activation: activation(c, ctx) as never,
+      useBias: bool(c, 'useBias', ctx), kernelInitializer: initializer(c.kernelInitializer, 'glorotuniform'),
+      biasInitializer: initializer(c.biasInitializer, 'zeros'),
+    });
+  },
+
+  Dense: (c, ctx) => {
+    const units = num(c, 'units', ctx);
+    if (units === undefined) fail(ctx, 'Dense needs units');
+    return new Dense({
+      ...baseArgs(c, ctx), units, activation: activation(c, ctx) as never, useBias: bool(c, 'useBias', ctx),
+      kernelInitializer: initializer(c.kernelInitializer, 'glorotuniform'), biasInitializer: initializer(c.biasInitializer, 'zeros'),
+    });
+  },
+
+  Flatten: (c, ctx) => {
+    channelsLast(c, ctx);
+    return new Flatten(baseArgs(c, ctx));
+  },
+
+  Dropout: (c, ctx) => {
+    if (c.noiseShape !== undefined && c.noiseShape !== null) fail(ctx, 'noise_shape is not supported');
+    const rate = num(c, 'rate', ctx);
+    if (rate === undefined) fail(ctx, 'Dropout needs rate');
+    return new Dropout({ ...baseArgs(c, ctx), rate, seed: num(c, 'seed', ctx) });
+  },
+
+  Activation: (c, ctx) => {
+    const a = activation(c, ctx);
+    if (a === undefined) fail(ctx, 'Activation needs activation');
+    return new Activation({ ...baseArgs(c, ctx), activation: a as never });
+  },
+
+  ReLU: (c, ctx) => {
+    const slope = num(c, 'negativeSlope', ctx) ?? 0;
+    const threshold = num(c, 'threshold', ctx) ?? 0;
+    if (slope !== 0 || threshold !== 0) fail(ctx, 'ReLU with negative_slope or threshold is not supported');
+    const maxValue = num(c, 'maxValue', ctx) ?? null;
+    if (maxValue !== null && maxValue !== 6) fail(ctx, `ReLU max_value ${maxValue} is not supported (none or 6)`);
+    return new ReLU({ ...baseArgs(c, ctx), maxValue });
+  },
+
+  BatchNormalization: (c, ctx) => {
+    if (c.renorm === true) fail(ctx, 'renorm is not supported');
+    // Keras writes the channel axis counting the batch (3 for NHWC), sometimes as a list.
+    let axis = c.axis ?? -1;
+    if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
+    const last = ctx.inputShape ? ctx.inputShape.length : undefined;
+    if (axis !== -1 && !(last !== undefined && axis === last)) {
+      fail(ctx, `axis ${JSON.stringify(c.axis)} is not supported (only the last axis)`);
+    }
+    return new BatchNormalization({
+      ...baseArgs(c, ctx), axis: -1, momentum: num(c, 'momentum', ctx), epsilon: num(c, 'epsilon', ctx),
+      center: bool(c, 'center', ctx), scale: bool(c, 'scale', ctx),
+      gammaInitializer: initializer(c.gammaInitializer, 'ones'), betaInitializer: initializer(c.betaInitializer, 'zeros'),
+      movingMeanInitializer: initializer(c.movingMeanInitializer, 'zeros'),
+      movingVarianceInitializer: initializer(c.movingVarianceInitializer, 'ones'),
+    });
+  },
+
+  MaxPooling2D: (c, ctx) => {
+    channelsLast(c, ctx);
+    return new MaxPooling2D({ ...baseArgs(c, ctx), poolSize: pairOf(c, 'poolSize', ctx), strides: pairOf(c, 'strides', ctx), padding: padding(c, ctx) });
+  },
+
+  AveragePooling2D: (c, ctx) => {
+    channelsLast(c, ctx);
+    return new AveragePooling2D({ ...baseArgs(c, ctx), poolSize: pairOf(c, 'poolSize', ctx), strides: pairOf(c, 'strides', ctx), padding: padding(c, ctx) });
+  },
+
+  GlobalAveragePooling2D: (c, ctx) => {
+    channelsLast(c, ctx);
+    if (c.keepdims === true) fail(ctx, 'keepdims is not supported');
+    return new GlobalAveragePooling2D(baseArgs(c, ctx));
+  },
+
+  GlobalMaxPooling2D: (c, ctx) => {
+    channelsLast(c, ctx);
+    if (c.keepdims === true) fail(ctx, 'keepdims is not supported');
+    return new GlobalMaxPooling2D(baseArgs(c, ctx));
+  },
+};
+
+/** Keras aliases for the same classes. */
+const ALIASES: Record<string, string> = {
+  Convolution2D: 'Conv2D', MaxPool2D: 'MaxPooling2D', AvgPool2D: 'AveragePooling2D',
+  GlobalAvgPool2D: 'GlobalAveragePooling2D', GlobalMaxPool2D: 'GlobalMaxPooling2D',
+};
+
+export const SUPPORTED_LAYER_CLASSES = Object.keys(readers);
+
+/** Rebuilds one layer from its class name and camelCase config. */
+export function layerFromConfig(className: unknown, config: unknown, ctx: LayerContext): Layer {
+  if (typeof className !== 'string') fail(ctx, `class_name must be a string, received ${JSON.stringify(className)}`);
+  const reader = readers[ALIASES[className] ?? className];
+  if (!reader) {
+    fail(ctx, `layer class ${JSON.stringify(className)} is not supported. Supported layer classes: ${SUPPORTED_LAYER_CLASSES.join(', ')}`);
+  }
+  if (!isPlainObject(config)) fail(ctx, `the config of a ${className} layer must be an object`);
+  try {
+    return reader(config, ctx);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (msg.startsWith(ctx.where)) throw e;
+    throw new Error(`${ctx.where}: ${msg}`);
+  }
+}

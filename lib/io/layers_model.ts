@@ -1,0 +1,249 @@
+/**
+ * Sequential model <-> TF.js layers-model artifacts: the Keras JSON topology, the model's weights
+ * (named `<layer>/<kernel|bias|gamma|...>`), and with includeOptimizer the training config and
+ * optimizer weights.
+ */
+import { Sequential } from '../model/sequential';
+import { BatchNormalization } from '../model/layers';
+import type { Layer } from '../model/layers';
+import { Tensor } from '../tensor';
+import { fromPythonic, isPlainObject } from './keras_json';
+import { layerConfigToJson, layerFromConfig } from './layer_configs';
+import { compileFromTrainingConfig, optimizerWeights, restoreOptimizerWeights, trainingConfigOf } from './optimizer_state';
+import type { LoadOptions, ModelArtifacts, SaveConfig, WeightsManifestEntry } from './types';
+import { concatBuffers, decodeWeights, encodeWeights } from './weights';
+import type { DecodedWeight, NamedWeight } from './weights';
+
+/** The layers-model dialect written (TF.js's). */
+export const KERAS_VERSION = 'tfjs-layers 4.22.0';
+export const GENERATED_BY = 'cnn-node v0.1.0';
+export const LAYERS_MODEL_FORMAT = 'layers-model';
+
+// ---------------------------------------------------------------- writing
+
+/** Keras JSON topology of a Sequential model, as TF.js writes it. */
+export function modelTopology(model: Sequential): Record<string, unknown> {
+  const cfg = model.getConfig();
+  return {
+    class_name: 'Sequential',
+    config: {
+      name: cfg.name,
+      layers: cfg.layers.map((l) => ({ class_name: l.className, config: layerConfigToJson(l.className, l.config) })),
+    },
+    keras_version: KERAS_VERSION,
+    backend: 'tensor_flow.js',
+  };
+}
+
+/**
+ * A layer's weights as they are saved. BatchNormalization without scale / center has no gamma /
+ * beta in TF.js and Keras (here they are stored fixed at 1 / 0), so they are left out.
+ */
+function savedWeightIndices(l: Layer): number[] {
+  const idx: number[] = [];
+  l.weightSpecs.forEach((w, j) => {
+    if (l instanceof BatchNormalization && ((w.name === 'gamma' && !l.scale) || (w.name === 'beta' && !l.center))) return;
+    idx.push(j);
+  });
+  return idx;
+}
+
+/** The model's weights in TF.js order: every trainable weight layer by layer, then the others. */
+export function modelWeights(model: Sequential): NamedWeight[] {
+  model.build();
+  const trainable: NamedWeight[] = [];
+  const frozen: NamedWeight[] = [];
+  for (const l of model.layers) {
+    for (const j of savedWeightIndices(l)) {
+      const w = l.weightSpecs[j];
+      const nw: NamedWeight = { name: `${l.name}/${w.name}`, shape: w.shape.slice(), values: l.weightViews[j].slice() };
+      (w.trainable ? trainable : frozen).push(nw);
+    }
+  }
+  return [...trainable, ...frozen];
+}
+
+/** Everything a save handler receives (TF.js LayersModel.save). */
+export function modelArtifacts(model: Sequential, config: SaveConfig = {}): ModelArtifacts {
+  if (config === null || typeof config !== 'object') throw new TypeError('save: config must be an object like {includeOptimizer: true}');
+  if (config.trainableOnly) throw new Error('save: trainableOnly is not supported; every weight is saved');
+  const weights = modelWeights(model);
+  const artifacts: ModelArtifacts = {
+    modelTopology: modelTopology(model),
+    format: LAYERS_MODEL_FORMAT,
+    generatedBy: GENERATED_BY,
+    convertedBy: null,
+  };
+  if (config.includeOptimizer) {
+    const tc = trainingConfigOf(model);
+    if (tc) {
+      artifacts.trainingConfig = tc;
+      weights.push(...optimizerWeights(model));
+    }
+  }
+  const { specs, data } = encodeWeights(weights);
+  artifacts.weightData = data;
+  artifacts.weightSpecs = specs;
+  return artifacts;
+}
+
+// ---------------------------------------------------------------- reading
+
+/** The Sequential config inside a topology: TF.js / Keras JSON, the converter's model_config wrapper, legacy arrays. */
+function sequentialConfig(topology: unknown, where: string): { name?: string; layers: unknown[]; buildInputShape?: unknown } {
+  if (!isPlainObject(topology)) throw new Error(`${where}: modelTopology must be a JSON object`);
+  let t: Record<string, unknown> = topology;
+  // tensorflowjs_converter keeps Keras' h5 attributes: {keras_version, backend, model_config, training_config}.
+  if (isPlainObject(t.model_config)) t = t.model_config;
+  const cls = t.class_name ?? t.className;
+  if (cls !== 'Sequential') {
+    throw new Error(`${where}: only Sequential models are supported, this file holds a ${JSON.stringify(cls)} model`);
+  }
+  const c = t.config;
+  if (Array.isArray(c)) return { layers: c };
+  if (!isPlainObject(c) || !Array.isArray(c.layers)) throw new Error(`${where}: the Sequential config must hold a layers array`);
+  return {
+    name: typeof c.name === 'string' ? c.name : undefined,
+    layers: c.layers,
+    buildInputShape: c.build_input_shape,
+  };
+}
+
+/** Rebuilds the (uncompiled, unbuilt) model from a Keras JSON topology. */
+export function modelFromTopology(topology: unknown, where: string): Sequential {
+  const sc = sequentialConfig(topology, where);
+  if (sc.layers.length === 0) throw new Error(`${where}: the model has no layers`);
+  const model = new Sequential({ name: sc.name });
+  sc.layers.forEach((entry, i) => {
+    if (!isPlainObject(entry)) throw new Error(`${where}: layer ${i} must be an object {class_name, config}`);
+    const ctx = { where: `${where}: layer ${i} (${JSON.stringify(entry.class_name)})`, inputShape: model.layers.length ? model.outputShape : undefined };
+    const config = fromPythonic(entry.config) as Record<string, unknown>;
+    if (i === 0 && isPlainObject(config) && config.batchInputShape == null && config.batchShape == null && config.inputShape == null) {
+      // Keras 3 (and Keras 2 models built by calling them) keep the input shape beside the layers.
+      const bc = isPlainObject(entry.build_config) ? entry.build_config.input_shape : undefined;
+      const shape = sc.buildInputShape ?? bc;
+      if (Array.isArray(shape)) config.batchInputShape = shape;
+    }
+    const layer = layerFromConfig(entry.class_name, config, ctx);
+    try {
+      model.add(layer);
+    } catch (e) {
+      throw new Error(`${ctx.where}: ${(e as Error).message}`);
+    }
+  });
+  return model;
+}
+
+/** The known names of one layer's weights, in Keras' order. */
+const WEIGHT_NAMES = new Set(['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance']);
+
+interface Slot { layer: Layer; index: number; key: string }
+
+/**
+ * Maps the file's weight names onto the model's weights. Accepted: `<layer>/<weight>` (TF.js,
+ * Keras 2), any prefix before it (Keras 3 `sequential/conv2d/kernel`), a `:0` suffix, and Keras 3
+ * positional names (`<layer>/0`, `<layer>/vars/0`).
+ */
+function matchWeights(model: Sequential, decoded: DecodedWeight[], strict: boolean, where: string): Map<Slot, DecodedWeight> {
+  const slots = new Map<string, Slot>();
+  const byLayer = new Map<string, Slot[]>();
+  for (const l of model.layers) {
+    const list: Slot[] = [];
+    for (const j of savedWeightIndices(l)) {
+      const s: Slot = { layer: l, index: j, key: `${l.name}/${l.weightSpecs[j].name}` };
+      slots.set(s.key, s);
+      list.push(s);
+    }
+    byLayer.set(l.name, list);
+  }
+  const found = new Map<Slot, DecodedWeight>();
+  const unmatched: string[] = [];
+  const claim = (s: Slot, d: DecodedWeight) => {
+    const prev = found.get(s);
+    if (prev) throw new Error(`${where}: weights ${JSON.stringify(prev.spec.name)} and ${JSON.stringify(d.spec.name)} both map to ${s.key}`);
+    found.set(s, d);
+  };
+  for (const d of decoded) {
+    const name = d.spec.name.replace(/:0$/, '');
+    let s = slots.get(name);
+    const parts = name.split('/');
+    for (let k = 1; !s && k < parts.length - 1; k++) s = slots.get(parts.slice(k).join('/'));
+    if (!s) {
+      // Positional: <layer>/<i> or <layer>/vars/<i>, the layer found anywhere in the path.
+      const last = parts[parts.length - 1];
+      if (/^\d+$/.test(last) && !WEIGHT_NAMES.has(last)) {
+        const layerPart = parts[parts.length - 2] === 'vars' ? parts[parts.length - 3] : parts[parts.length - 2];
+        const list = layerPart !== undefined ? byLayer.get(layerPart) : undefined;
+        if (list) s = list[Number(last)];
+      }
+    }
+    if (s) claim(s, d);
+    else unmatched.push(d.spec.name);
+  }
+  if (strict) {
+    const missing = [...slots.values()].filter((s) => !found.has(s)).map((s) => s.key);
+    if (missing.length) {
+      throw new Error(`${where}: the file has no value for ${missing.length} weight(s) of the model: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ' ...' : ''}. Pass {strict: false} to keep their initial values.`);
+    }
+    if (unmatched.length) {
+      throw new Error(`${where}: ${unmatched.length} weight(s) in the file belong to no layer of the model: ${unmatched.slice(0, 10).join(', ')}${unmatched.length > 10 ? ' ...' : ''}. Pass {strict: false} to ignore them.`);
+    }
+  }
+  return found;
+}
+
+/** Copies the decoded weights into the model (all shapes are checked before anything is set). */
+export function setModelWeights(model: Sequential, decoded: DecodedWeight[], strict: boolean, where: string): void {
+  model.build();
+  const found = new Map<string, DecodedWeight>();
+  for (const [s, d] of matchWeights(model, decoded, strict, where)) found.set(s.key, d);
+  const tensors: Tensor[] = [];
+  for (const l of model.layers) {
+    l.weightSpecs.forEach((w, j) => {
+      const d = found.get(`${l.name}/${w.name}`);
+      if (!d) {
+        tensors.push(new Tensor(l.weightViews[j].slice(), w.shape, 'float32'));
+        return;
+      }
+      const shape = d.spec.shape;
+      if (shape.length !== w.shape.length || shape.some((x, i) => x !== w.shape[i])) {
+        throw new Error(`${where}: weight ${JSON.stringify(d.spec.name)} has shape [${shape.join(',')}] but ${l.name}/${w.name} needs [${w.shape.join(',')}]`);
+      }
+      if (!(d.values instanceof Float32Array)) throw new Error(`${where}: weight ${JSON.stringify(d.spec.name)} must be float32, the file has ${d.spec.dtype}`);
+      tensors.push(new Tensor(d.values, w.shape, 'float32'));
+    });
+  }
+  try {
+    model.setWeights(tensors);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/** Rebuilds a model from artifacts: topology, weights, and (with trainingConfig) its compiled optimizer state. */
+export function modelFromArtifacts(artifacts: ModelArtifacts, options: LoadOptions = {}, where = 'loadLayersModel'): Sequential {
+  if (!isPlainObject(artifacts)) throw new TypeError(`${where}: expected model artifacts {modelTopology, weightSpecs, weightData}`);
+  if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error(`${where}: a binary (GraphDef) topology is a graph model; only layers models are supported`);
+  if (artifacts.format !== undefined && artifacts.format !== null && artifacts.format !== LAYERS_MODEL_FORMAT) {
+    throw new Error(`${where}: format ${JSON.stringify(artifacts.format)} is not a layers model (expected "layers-model")`);
+  }
+  const strict = options.strict ?? true;
+  const model = modelFromTopology(artifacts.modelTopology, where);
+  const specs = artifacts.weightSpecs;
+  if (specs !== undefined && specs !== null) {
+    if (!Array.isArray(specs)) throw new Error(`${where}: weightSpecs must be an array`);
+    if (artifacts.weightData === undefined || artifacts.weightData === null) throw new Error(`${where}: weightSpecs given without weightData`);
+    const data = concatBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[], where);
+    const decoded = decodeWeights(specs as WeightsManifestEntry[], data, where);
+    const modelPart = decoded.filter((d) => d.spec.group !== 'optimizer');
+    const optimizerPart = decoded.filter((d) => d.spec.group === 'optimizer');
+    setModelWeights(model, modelPart, strict, where);
+    if (artifacts.trainingConfig) {
+      compileFromTrainingConfig(model, artifacts.trainingConfig, where);
+      if (optimizerPart.length) restoreOptimizerWeights(model, optimizerPart, where);
+    }
+  } else if (artifacts.trainingConfig) {
+    compileFromTrainingConfig(model, artifacts.trainingConfig, where);
+  }
+  return model;
+}
