@@ -110,6 +110,10 @@ export class Sequential implements CallbackModel {
   private compiled?: Compiled;
   private inferenceNet?: Network;
   private training = false;
+  /** Native calls in flight; sync calls that touch the engine or the weights refuse while > 0. */
+  private busy = 0;
+  /** Serialises async engine calls (fit's steps, predictAsync, evaluateAsync) on this model. */
+  private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private disposeRequested = false;
 
@@ -401,15 +405,17 @@ export class Sequential implements CallbackModel {
           await cbs.batchBegin(step, { batch: step, size: bn });
           const cur = next;
           c.iterations++;
-          const p = c.net.trainStepAsync(cur.x, cur.y, cur.sw, bn, c.optimizer.learningRate, c.iterations);
+          const lr = c.optimizer.learningRate;
+          const t = c.iterations;
+          const outView = c.metrics.length ? feeder.out(bn, this.outSize) : null;
+          const p = this.step(c, cur.x, cur.y, cur.sw, bn, lr, t, outView);
           // Prepare the next batch while this one trains.
           if (step + 1 < steps) {
             const nb0 = b0 + batchSize;
             next = feeder.fill((step + 1) & 1, xv, yv, sw, order, nb0, Math.min(batchSize, n - nb0), labelStride);
           }
           const loss = await p;
-          if (c.metrics.length) c.net.getOutput(feeder.out(bn, this.outSize));
-          acc.add(loss, bn, feeder.outBuf, cur.y, this.outSize, c.loss.fromLogits);
+          acc.add(loss, bn, outView ?? feeder.outBuf, cur.y, this.outSize, c.loss.fromLogits);
           const logs = acc.logs();
           bar?.batchEnd(step, logs);
           await cbs.batchEnd(step, { batch: step, size: bn, ...logs });
@@ -464,9 +470,10 @@ export class Sequential implements CallbackModel {
           checkFinite(xs.values, `${fn}: batch ${step}`, 'xs');
           await cbs.batchBegin(step, { batch: step, size: bn });
           c.iterations++;
-          const loss = await c.net.trainStepAsync(xs.values as Float32Array, yl, null, bn, c.optimizer.learningRate, c.iterations);
-          const out = new Float32Array(bn * this.outSize);
-          if (c.metrics.length) c.net.getOutput(out);
+          const lr = c.optimizer.learningRate;
+          const t = c.iterations;
+          const out = new Float32Array(c.metrics.length ? bn * this.outSize : 0);
+          const loss = await this.step(c, xs.values as Float32Array, yl, null, bn, lr, t, c.metrics.length ? out : null);
           acc.add(loss, bn, out, yl, this.outSize, c.loss.fromLogits);
           const logs = acc.logs();
           bar?.batchEnd(step, logs);
@@ -509,14 +516,43 @@ export class Sequential implements CallbackModel {
       const labels = this.prepareLabels(y, n, fn, c.loss);
       checkFinite(x.values, fn, 'x');
       c.iterations++;
-      const loss = await c.net.trainStepAsync(x.values as Float32Array, labels, null, n, c.optimizer.learningRate, c.iterations);
-      if (!c.metrics.length) return loss;
+      const lr = c.optimizer.learningRate;
+      const t = c.iterations;
       const out = new Float32Array(n * this.outSize);
-      c.net.getOutput(out);
+      const loss = await this.step(c, x.values as Float32Array, labels, null, n, lr, t, out);
+      if (!c.metrics.length) return loss;
       return [loss, ...c.metrics.map((m) => metricSum(m.kind, out, labels, n, this.outSize, c.loss.fromLogits) / n)];
     } finally {
       this.endTraining();
     }
+  }
+
+  /** One queued training step; copies the batch's output into `out` (for metrics) before the next call. */
+  private step(c: Compiled, x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number, out: Float32Array | null): Promise<number> {
+    return this.serial(async () => {
+      const loss = await c.net.trainStepAsync(x, y, sw, n, lr, t);
+      if (out) c.net.getOutput(out);
+      return loss;
+    });
+  }
+
+  /** Runs an async engine call after the ones already queued on this model. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.busy++;
+      try {
+        return await f();
+      } finally {
+        this.busy--;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private checkIdle(fn: string): void {
+    if (this.busy > 0) throw new Error(`${fn}: the model is running a step; await it first (or use the async form)`);
   }
 
   private beginTraining(fn: string): Compiled {
@@ -543,7 +579,7 @@ export class Sequential implements CallbackModel {
   /** Runs the model in inference mode. Synchronous: use predictAsync to keep the event loop free. */
   predict(x: Tensor, args: ModelPredictArgs = {}): Tensor {
     this.checkUsable('predict');
-    if (this.training) throw new Error('predict: the model is training; use predictAsync after fit resolves');
+    this.checkIdle('predict');
     const net = this.predictNet();
     const n = this.checkX(x, 'predict');
     const bs = checkPositiveInt(args.batchSize ?? DEFAULT_PREDICT_BATCH, 'predict', 'batchSize');
@@ -559,7 +595,6 @@ export class Sequential implements CallbackModel {
   /** predict() with each batch run off the main thread (native backend). */
   async predictAsync(x: Tensor, args: ModelPredictArgs = {}): Promise<Tensor> {
     this.checkUsable('predictAsync');
-    if (this.training) throw new Error('predictAsync: the model is training');
     const net = this.predictNet();
     const n = this.checkX(x, 'predictAsync');
     const bs = checkPositiveInt(args.batchSize ?? DEFAULT_PREDICT_BATCH, 'predictAsync', 'batchSize');
@@ -571,7 +606,7 @@ export class Sequential implements CallbackModel {
   private async predictInto(net: Network, out: Float32Array, xv: Float32Array, n: number, bs: number): Promise<void> {
     for (let b = 0; b < n; b += bs) {
       const m = Math.min(bs, n - b);
-      await net.predictAsync(out.subarray(b * this.outSize, (b + m) * this.outSize), xv.subarray(b * this.inSize, (b + m) * this.inSize), m);
+      await this.serial(() => net.predictAsync(out.subarray(b * this.outSize, (b + m) * this.outSize), xv.subarray(b * this.inSize, (b + m) * this.inSize), m));
     }
   }
 
@@ -622,7 +657,6 @@ export class Sequential implements CallbackModel {
   async evaluateAsync(x: Tensor, y: Tensor, args: ModelPredictArgs = {}): Promise<Tensor | Tensor[]> {
     this.checkUsable('evaluateAsync');
     if (!this.compiled) throw new Error('evaluateAsync: compile the model first');
-    if (this.training) throw new Error('evaluateAsync: the model is training');
     const c = this.compiled;
     const n = this.checkX(x, 'evaluateAsync');
     const labels = this.prepareLabels(y, n, 'evaluateAsync', c.loss);
@@ -648,6 +682,7 @@ export class Sequential implements CallbackModel {
   /** Every weight, layer by layer, in TF.js order and shapes (copies). */
   getWeights(): Tensor[] {
     this.checkUsable('getWeights');
+    this.checkIdle('getWeights');
     this.buildParams();
     return this.layers.flatMap((l) => l.getWeights());
   }
@@ -655,7 +690,7 @@ export class Sequential implements CallbackModel {
   /** Sets every weight; counts and shapes are all checked before anything changes. */
   setWeights(weights: Tensor[]): void {
     this.checkUsable('setWeights');
-    if (this.training) throw new Error('setWeights: the model is training');
+    this.checkIdle('setWeights');
     this.buildParams();
     const specs = this.layers.flatMap((l) => l.weightSpecs.map((w) => ({ l, w })));
     if (!Array.isArray(weights) || weights.length !== specs.length) {
