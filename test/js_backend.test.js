@@ -878,6 +878,10 @@ t.test('network: dropout stream, batch-size changes, BN modes', (tt) => {
   fresh.predict(outA, x, 3);
   tt.same(outA, out3, 'predict after a batch-size change');
   tt.same(out5.subarray(0, 6), out3, 'rows do not depend on the batch size');
+  const big = barData(300, lcg(6)), outBig = new Float32Array(600), outOne = new Float32Array(2);
+  fresh.predict(outBig, big.x, 300); // more than one inference chunk (at most 256 samples)
+  fresh.predict(outOne, big.x.subarray(299 * 64), 1);
+  tt.same(outBig.subarray(598), outOne, 'chunked inference');
 
   // BN: training forward updates moving stats, inference uses them
   const bs = buildSpec([
@@ -909,26 +913,36 @@ t.test('network: spec validation, busy and disposed', async (tt) => {
     mut(spec);
     tt.throws(() => K.createNetwork(spec, params, slots), re, msg);
   };
-  bad((sp) => { sp.layers[1].in = [8, 8, 5]; }, /does not match the previous layer/, 'shape chaining');
-  bad((sp) => { sp.layers[1].out = [3, 3, 4]; }, /does not match the computed/, 'output shape');
-  bad((sp) => { sp.layers[4].bias = s.paramCount; }, /outside the parameters/, 'offset in range');
-  bad((sp) => { delete sp.layers[0].kernel; }, /needs a kernel/, 'kernel required');
-  bad((sp) => { sp.layers[3].rate = 1; }, /rate must be in/, 'dropout rate');
-  bad((sp) => { sp.layers = sp.layers.slice(0, 2); }, /categorical losses need a \(1, 1, D\)/, 'categorical output shape');
-  tt.throws(() => K.createNetwork(base, params.subarray(0, 10), slots), /params has 10 floats/);
-  tt.throws(() => K.createNetwork(base, params, slots.subarray(0, 3)), /slots has 3 floats/);
+  bad((sp) => { sp.layers[1].in = [8, 8, 5]; }, /layers\[1\] \(MaxPool2D\): in \[8, 8, 5\] does not match the previous layer's out/, 'shape chaining');
+  bad((sp) => { sp.layers[1].out = [3, 3, 4]; }, /layers\[1\] \(MaxPool2D\): out must be \[4, 4, 4\]/, 'output shape');
+  bad((sp) => { sp.layers[4].bias = s.paramCount; }, /bias \[\d+, \d+\) is not inside one of the vars/, 'offset in range');
+  bad((sp) => { delete sp.layers[0].kernel; }, /kernel offset is required/, 'kernel required');
+  bad((sp) => { sp.layers[4].bias = sp.layers[4].kernel; }, /overlaps/, 'layers do not share parameters');
+  bad((sp) => { sp.layers[3].rate = 1; }, { name: 'TypeError', message: /layers\[3\]\.rate must be a number in \[0, 1\)/ }, 'dropout rate');
+  bad((sp) => { sp.layers[0].kh = 1.5; }, { name: 'TypeError', message: /layers\[0\]\.kh must be a positive integer/ }, 'integer fields');
+  bad((sp) => { sp.vars[1].offset = 1; }, /variables overlap/, 'vars do not overlap');
+  bad((sp) => { sp.layers = sp.layers.slice(0, 2); }, /categorical losses need a \[1, 1, classes\] output/, 'categorical output shape');
+  bad((sp) => { delete sp.opt; }, { name: 'TypeError', message: /spec\.opt must be an object/ }, 'opt required');
+  tt.throws(() => K.createNetwork(base, params.subarray(0, 10), slots), /params has 10 elements, the vars need/);
+  tt.throws(() => K.createNetwork(base, params, slots.subarray(0, 3)), /slots has 3 elements, the optimizer needs/);
 
   const net = K.createNetwork(base, params, slots);
   const { x, y } = barData(4, lcg(1));
-  tt.throws(() => net.trainStep(x, Int32Array.from([0, 1, 2, 0]), null, 4, 0.01, 1), /label 2/);
-  tt.throws(() => net.trainStep(x, new Float32Array(4), null, 4, 0.01, 1), /Int32Array/);
-  tt.throws(() => net.trainStep(x.subarray(0, 10), y, null, 4, 0.01, 1), /x has 10 floats/);
+  tt.throws(() => net.getOutput(new Float32Array(8)), /no forwardBackward or trainStep has run yet/);
+  tt.throws(() => net.trainStep(x, Int32Array.from([0, 1, 2, 0]), null, 4, 0.01, 1),
+    { name: 'RangeError', message: /labels\[2\] = 2 is not a class index in \[0, 2\)/ });
+  tt.throws(() => net.trainStep(x, new Float32Array(4), null, 4, 0.01, 1), { name: 'TypeError', message: /y must be an Int32Array/ });
+  tt.throws(() => net.trainStep(x.subarray(0, 10), y, null, 4, 0.01, 1), /x has 10 elements, needs at least 256/);
+  tt.throws(() => net.trainStep(x, y, null, 4, 0.01, 0), { name: 'RangeError', message: /t must be an integer/ });
+  await tt.rejects(net.trainStepAsync(x, y, null, 0, 0.01, 1), { name: 'RangeError', message: /n must be an integer/ },
+    'argument errors reject');
 
   const twin = K.createNetwork(base, params.slice(), slots.slice());
   const expected = twin.trainStep(x, y, null, 4, 0.01, 1);
   const p = net.trainStepAsync(x, y, null, 4, 0.01, 1);
   tt.throws(() => net.predict(new Float32Array(8), x, 4), /network is busy/, 'sync call while async runs');
-  await tt.rejects(Promise.resolve().then(() => net.trainStepAsync(x, y, null, 4, 0.01, 2)), /network is busy/);
+  tt.throws(() => net.dispose(), /network is busy/, 'no dispose while async runs');
+  await tt.rejects(net.trainStepAsync(x, y, null, 4, 0.01, 2), /network is busy/, 'async call while busy rejects');
   tt.equal(await p, expected, 'async step gives the sync result');
   const out = new Float32Array(8);
   await net.predictAsync(out, x, 4);
@@ -936,5 +950,7 @@ t.test('network: spec validation, busy and disposed', async (tt) => {
   net.dispose();
   tt.throws(() => net.trainStep(x, y, null, 4, 0.01, 2), /network was disposed/);
   tt.throws(() => net.getGrads(new Float32Array(s.paramCount)), /network was disposed/);
+  tt.throws(() => net.dispose(), /network was disposed/);
+  await tt.rejects(net.predictAsync(out, x, 4), /network was disposed/);
   tt.end();
 });

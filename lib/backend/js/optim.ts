@@ -28,11 +28,14 @@ export function clipByNorm(g: Float32Array, n: number, maxNorm: number): void {
   }
 }
 
+// The updates below round after every operation, as the C++ kernels evaluate them in float32
+// (no FMA contraction there), so both backends take bit-identical steps from identical gradients.
+
 /** w -= lr g */
 export function sgdUpdate(w: Float32Array, g: Float32Array, n: number, lr: number): void {
   check('sgdUpdate', n, { w, g });
   const a = f32(lr);
-  for (let i = 0; i < n; i++) w[i] -= a * g[i];
+  for (let i = 0; i < n; i++) w[i] -= f32(a * g[i]);
 }
 
 /** v = momentum v + g; w -= lr v, or with nesterov w -= lr (g + momentum v). */
@@ -41,23 +44,24 @@ export function momentumUpdate(w: Float32Array, v: Float32Array, g: Float32Array
   check('momentumUpdate', n, { w, v, g });
   const a = f32(lr), mu = f32(momentum);
   for (let i = 0; i < n; i++) {
-    const vi = f32(mu * v[i] + g[i]);
+    const vi = f32(f32(mu * v[i]) + g[i]);
     v[i] = vi;
-    w[i] -= nesterov ? a * (g[i] + mu * vi) : a * vi;
+    w[i] -= nesterov ? f32(a * f32(g[i] + f32(mu * vi))) : f32(a * vi);
   }
 }
 
 function adamCore(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, n: number, lr: number,
                   beta1: number, beta2: number, eps: number, t: number): void {
   const b1 = f32(beta1), b2 = f32(beta2), e = f32(eps), a = f32(lr);
-  const c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
+  const c1 = f32(1 - Math.pow(b1, t)), c2 = f32(1 - Math.pow(b2, t)); // in double, then float
+  const b1c = f32(1 - b1), b2c = f32(1 - b2);
   for (let i = 0; i < n; i++) {
     const gi = g[i];
-    const mi = f32(b1 * m[i] + (1 - b1) * gi);
-    const vi = f32(b2 * v[i] + (1 - b2) * gi * gi);
+    const mi = f32(f32(b1 * m[i]) + f32(b1c * gi));
+    const vi = f32(f32(b2 * v[i]) + f32(f32(b2c * gi) * gi));
     m[i] = mi;
     v[i] = vi;
-    w[i] -= (a * (mi / c1)) / (Math.sqrt(vi / c2) + e);
+    w[i] -= f32(f32(a * f32(mi / c1)) / f32(f32(Math.sqrt(f32(vi / c2))) + e));
   }
 }
 
@@ -80,7 +84,7 @@ export function adamwUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g
   check('adamwUpdate', n, { w, m, v, g });
   checkStep('adamwUpdate', t);
   const d = f32(f32(lr) * f32(weightDecay));
-  for (let i = 0; i < n; i++) w[i] -= d * w[i];
+  for (let i = 0; i < n; i++) w[i] -= f32(d * w[i]);
   adamCore(w, m, v, g, n, lr, beta1, beta2, eps, t);
 }
 
@@ -92,18 +96,19 @@ export function rmspropUpdate(w: Float32Array, ms: Float32Array, mom: Float32Arr
                               g: Float32Array, n: number, lr: number, rho: number, momentum: number,
                               eps: number, centered: boolean): void {
   check('rmspropUpdate', n, centered ? { w, ms, mom, mg, g } : { w, ms, mom, g });
-  const a = f32(lr), r = f32(rho), mu = f32(momentum), e = f32(eps);
+  const a = f32(lr), r = f32(rho), mu = f32(momentum), e = f32(eps), rc = f32(1 - r);
   for (let i = 0; i < n; i++) {
     const gi = g[i];
-    const msi = f32(r * ms[i] + (1 - r) * gi * gi);
+    const msi = f32(f32(r * ms[i]) + f32(f32(rc * gi) * gi));
     ms[i] = msi;
     let denom = msi;
     if (centered) {
-      const mgi = f32(r * (mg as Float32Array)[i] + (1 - r) * gi);
-      (mg as Float32Array)[i] = mgi;
-      denom = msi - mgi * mgi;
+      const mgArr = mg as Float32Array;
+      const mgi = f32(f32(r * mgArr[i]) + f32(rc * gi));
+      mgArr[i] = mgi;
+      denom = f32(msi - f32(mgi * mgi));
     }
-    const mi = f32(mu * mom[i] + (a * gi) / Math.sqrt(denom + e));
+    const mi = f32(f32(mu * mom[i]) + f32(f32(a * gi) / f32(Math.sqrt(f32(denom + e)))));
     mom[i] = mi;
     w[i] -= mi;
   }
@@ -116,9 +121,9 @@ export function adagradUpdate(w: Float32Array, acc: Float32Array, g: Float32Arra
   const a = f32(lr), e = f32(eps);
   for (let i = 0; i < n; i++) {
     const gi = g[i];
-    const ai = f32(acc[i] + gi * gi);
+    const ai = f32(acc[i] + f32(gi * gi));
     acc[i] = ai;
-    w[i] -= (a * gi) / Math.sqrt(ai + e);
+    w[i] -= f32(f32(a * gi) / f32(Math.sqrt(f32(ai + e))));
   }
 }
 

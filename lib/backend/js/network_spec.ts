@@ -1,0 +1,331 @@
+// Reading and validating a NetworkSpec for the TypeScript engine, with the same rules and messages
+// as the native binding (native/binding/network_binding.cc: field types, TypeError) and engine
+// (native/engine/network.cc: consistency, Error), so both backends reject the same specs alike.
+import {
+  Act, LayerKind, LossKind, NetworkSpec, OptimizerKind, OptimizerSpec, Padding,
+} from '../types';
+import { f32 } from './check';
+import { conv2dDims } from './conv2d';
+import { optimizerSlotCount } from './optim';
+import { pool2dDims } from './pool2d';
+
+export type Shape = [number, number, number];
+
+/** A layer with every field filled in (header defaults) and its per-sample sizes. */
+export interface LayerInfo {
+  kind: LayerKind;
+  in: Shape;
+  out: Shape;
+  inSize: number;
+  outSize: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
+  padding: Padding;
+  filters: number;
+  units: number;
+  act: Act;
+  alpha: number; rate: number; momentum: number; eps: number;
+  kernel: number; bias: number; gamma: number; beta: number; movingMean: number; movingVar: number;
+  /** Owns a parameter range inside a trainable variable. */
+  trainable: boolean;
+}
+
+export interface VarInfo { offset: number; size: number; trainable: boolean; slotBase: number }
+
+/** The checked spec: what the engine runs on. */
+export interface CheckedSpec {
+  layers: LayerInfo[];
+  vars: VarInfo[];
+  loss: LossKind;
+  fromLogits: boolean;
+  labelSmoothing: number;
+  opt: Required<OptimizerSpec>;
+  seed: number;
+  paramCount: number;
+  slotCount: number;
+  inSize: number;
+  outSize: number;
+  /** Backward stops here; -1 when nothing is trainable. */
+  firstTrainable: number;
+  /** Last activation Softmax with (sparse) categorical CE on probabilities. */
+  fusedSoftmax: boolean;
+}
+
+const KIND_NAMES = ['Conv2D', 'Dense', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D',
+  'Flatten', 'Dropout', 'BatchNorm', 'Activation'];
+const INT_MAX = 2147483647;
+const MAX_SAFE = 2 ** 53;
+
+// ---- field reading (TypeError, "createNetwork: <path> must be <what>, received <value>") --------
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  return 'an object';
+}
+
+function specError(path: string, what: string, v: unknown): TypeError {
+  return new TypeError(`createNetwork: ${path} must be ${what}, received ${describe(v)}`);
+}
+
+function intWhat(lo: number, hi: number): string {
+  if (lo === 1 && hi >= INT_MAX) return 'a positive integer';
+  if (lo === 0 && hi >= INT_MAX) return 'a non-negative integer';
+  return `an integer in [${lo}, ${hi}]`;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function intField(o: Obj, key: string, path: string, lo: number, hi: number, def: number, required = false): number {
+  const v = o[key];
+  if (v === undefined && !required) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw specError(`${path}.${key}`, intWhat(lo, hi), v);
+  }
+  return v;
+}
+
+function numField(o: Obj, key: string, path: string, lo: number, hi: number, def: number, hiOpen = false): number {
+  const v = o[key];
+  if (v === undefined) return f32(def);
+  if (typeof v !== 'number' || !(v >= lo && (hiOpen ? v < hi : v <= hi))) {
+    throw specError(`${path}.${key}`, `a number in [${lo}, ${hi}${hiOpen ? ')' : ']'}`, v);
+  }
+  return f32(v);
+}
+
+function boolField(o: Obj, key: string, path: string, def: boolean, required = false): boolean {
+  const v = o[key];
+  if (v === undefined && !required) return def;
+  if (typeof v !== 'boolean') throw specError(`${path}.${key}`, 'a boolean', v);
+  return v;
+}
+
+function shapeField(o: Obj, key: string, path: string): Shape {
+  const v = o[key];
+  const p = `${path}.${key}`;
+  if (!Array.isArray(v) || v.length !== 3) throw specError(p, 'an array of 3 positive integers', v);
+  v.forEach((e, i) => {
+    if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > INT_MAX) {
+      throw specError(`${p}[${i}]`, 'a positive integer', e);
+    }
+  });
+  return [v[0], v[1], v[2]];
+}
+
+function readLayer(v: unknown, path: string): LayerInfo {
+  if (!isObject(v)) throw specError(path, 'an object', v);
+  const kind = intField(v, 'kind', path, 0, LayerKind.Activation, 0, true) as LayerKind;
+  const conv = kind === LayerKind.Conv2D, dense = kind === LayerKind.Dense;
+  const inS = shapeField(v, 'in', path), outS = shapeField(v, 'out', path);
+  return {
+    kind, in: inS, out: outS, inSize: inS[0] * inS[1] * inS[2], outSize: outS[0] * outS[1] * outS[2],
+    kh: intField(v, 'kh', path, 1, INT_MAX, 1), kw: intField(v, 'kw', path, 1, INT_MAX, 1),
+    sh: intField(v, 'sh', path, 1, INT_MAX, 1), sw: intField(v, 'sw', path, 1, INT_MAX, 1),
+    dh: intField(v, 'dh', path, 1, INT_MAX, 1), dw: intField(v, 'dw', path, 1, INT_MAX, 1),
+    padding: intField(v, 'padding', path, 0, 1, 0) as Padding,
+    filters: intField(v, 'filters', path, conv ? 1 : 0, INT_MAX, 0, conv),
+    units: intField(v, 'units', path, dense ? 1 : 0, INT_MAX, 0, dense),
+    act: intField(v, 'act', path, 0, Act.Relu6, 0) as Act,
+    alpha: numField(v, 'alpha', path, -1e30, 1e30, 0),
+    rate: numField(v, 'rate', path, 0, 1, 0, true),
+    momentum: numField(v, 'momentum', path, 0, 1, 0.99),
+    eps: numField(v, 'eps', path, 0, 1e30, 1e-3),
+    kernel: intField(v, 'kernel', path, -1, MAX_SAFE, -1), bias: intField(v, 'bias', path, -1, MAX_SAFE, -1),
+    gamma: intField(v, 'gamma', path, -1, MAX_SAFE, -1), beta: intField(v, 'beta', path, -1, MAX_SAFE, -1),
+    movingMean: intField(v, 'movingMean', path, -1, MAX_SAFE, -1),
+    movingVar: intField(v, 'movingVar', path, -1, MAX_SAFE, -1),
+    trainable: false,
+  };
+}
+
+function readOpt(v: unknown): Required<OptimizerSpec> {
+  if (!isObject(v)) throw specError('spec.opt', 'an object', v);
+  const p = 'opt';
+  return {
+    kind: intField(v, 'kind', p, 0, OptimizerKind.Adagrad, 0, true) as OptimizerKind,
+    beta1: numField(v, 'beta1', p, 0, 1, 0.9, true),
+    beta2: numField(v, 'beta2', p, 0, 1, 0.999, true),
+    eps: numField(v, 'eps', p, 0, 1e30, 1e-7),
+    momentum: numField(v, 'momentum', p, 0, 1e30, 0),
+    nesterov: boolField(v, 'nesterov', p, false),
+    rho: numField(v, 'rho', p, 0, 1, 0.9),
+    centered: boolField(v, 'centered', p, false),
+    weightDecay: numField(v, 'weightDecay', p, 0, 1e30, 0),
+    clipNorm: numField(v, 'clipNorm', p, 0, 1e30, 0),
+    clipValue: numField(v, 'clipValue', p, 0, 1e30, 0),
+  };
+}
+
+// ---- consistency (Error, "createNetwork: <where>: <msg>") ----------------------------------------
+
+function fail(where: string, msg: string): Error {
+  return new Error(`createNetwork: ${where}: ${msg}`);
+}
+
+const shapeStr = (s: Shape): string => `[${s[0]}, ${s[1]}, ${s[2]}]`;
+const sameShape = (a: Shape, b: Shape): boolean => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+
+interface Range { offset: number; size: number; layer: number; field: string; stat: boolean }
+
+/** Reads and checks a spec; throws TypeError for a malformed field, Error for an inconsistent spec. */
+export function checkSpec(raw: NetworkSpec): CheckedSpec {
+  if (!isObject(raw)) throw specError('spec', 'an object', raw);
+  const spec = raw as unknown as Obj;
+  if (!Array.isArray(spec.layers)) throw specError('spec.layers', 'an array', spec.layers);
+  const layers = (spec.layers as unknown[]).map((l, i) => readLayer(l, `layers[${i}]`));
+  if (!Array.isArray(spec.vars)) throw specError('spec.vars', 'an array', spec.vars);
+  const vars: VarInfo[] = (spec.vars as unknown[]).map((e, i) => {
+    const path = `vars[${i}]`;
+    if (!isObject(e)) throw specError(path, 'an object {offset, size, trainable}', e);
+    return {
+      offset: intField(e, 'offset', path, 0, MAX_SAFE, 0, true),
+      size: intField(e, 'size', path, 0, MAX_SAFE, 0, true),
+      trainable: boolField(e, 'trainable', path, false, true),
+      slotBase: -1,
+    };
+  });
+  const loss = intField(spec, 'loss', 'spec', 0, LossKind.MeanAbsoluteError, 0, true) as LossKind;
+  const fromLogits = boolField(spec, 'fromLogits', 'spec', false);
+  const labelSmoothing = numField(spec, 'labelSmoothing', 'spec', 0, 1, 0);
+  const seed = intField(spec, 'seed', 'spec', 0, 0xffffffff, 0);
+  const opt = readOpt(spec.opt);
+
+  if (layers.length === 0) throw fail('network', 'the network has no layers');
+
+  // vars: no overlaps; the parameter count is the end of the furthest one
+  let paramCount = 0;
+  for (const v of vars) paramCount = Math.max(paramCount, v.offset + v.size);
+  const sorted = vars.map((v) => [v.offset, v.size]).sort((a, b) => a[0] - b[0]);
+  for (let j = 1; j < sorted.length; j++) {
+    if (sorted[j][0] < sorted[j - 1][0] + sorted[j - 1][1]) {
+      throw fail('vars', `variables overlap at offset ${sorted[j][0]}`);
+    }
+  }
+  const varOf = (off: number, size: number): number =>
+    vars.findIndex((v) => off >= v.offset && off + size <= v.offset + v.size);
+
+  const ranges: Range[] = [];
+  layers.forEach((L, i) => {
+    const where = `layers[${i}] (${KIND_NAMES[L.kind]})`;
+    if (i > 0 && !sameShape(layers[i - 1].out, L.in)) {
+      throw fail(where, `in ${shapeStr(L.in)} does not match the previous layer's out ${shapeStr(layers[i - 1].out)}`);
+    }
+    const [H, W, C] = L.in;
+    const param = (field: 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVar', size: number,
+                   optional: boolean, stat = false): void => {
+      const off = L[field];
+      if (off === -1) {
+        if (!optional) throw fail(where, `${field} offset is required`);
+        return;
+      }
+      if (varOf(off, size) < 0) throw fail(where, `${field} [${off}, ${off + size}) is not inside one of the vars`);
+      ranges.push({ offset: off, size, layer: i, field, stat });
+    };
+    const expectOut = (oh: number, ow: number, oc: number): void => {
+      const want: Shape = [oh, ow, oc];
+      if (!sameShape(want, L.out)) throw fail(where, `out must be ${shapeStr(want)}, received ${shapeStr(L.out)}`);
+    };
+    switch (L.kind) {
+      case LayerKind.Conv2D: {
+        let d;
+        try {
+          d = conv2dDims(1, H, W, C, L.kh, L.kw, L.filters, L.sh, L.sw, L.dh, L.dw, L.padding);
+        } catch {
+          throw fail(where, `the kernel does not fit in the input ${shapeStr(L.in)}`);
+        }
+        expectOut(d.OH, d.OW, L.filters);
+        param('kernel', L.kh * L.kw * C * L.filters, false);
+        param('bias', L.filters, true);
+        break;
+      }
+      case LayerKind.Dense:
+        expectOut(H, W, L.units);
+        param('kernel', C * L.units, false);
+        param('bias', L.units, true);
+        break;
+      case LayerKind.MaxPool2D:
+      case LayerKind.AvgPool2D: {
+        let d;
+        try {
+          d = pool2dDims(1, H, W, C, L.kh, L.kw, L.sh, L.sw, L.padding);
+        } catch {
+          throw fail(where, `the pool window does not fit in the input ${shapeStr(L.in)}`);
+        }
+        expectOut(d.OH, d.OW, C);
+        break;
+      }
+      case LayerKind.GlobalAvgPool2D:
+      case LayerKind.GlobalMaxPool2D:
+        expectOut(1, 1, C);
+        break;
+      case LayerKind.Flatten:
+        expectOut(1, 1, L.inSize);
+        break;
+      case LayerKind.Dropout:
+        expectOut(H, W, C);
+        break;
+      case LayerKind.BatchNorm:
+        if (!(L.eps > 0)) throw fail(where, 'eps must be positive');
+        expectOut(H, W, C);
+        param('gamma', C, true);
+        param('beta', C, true);
+        param('movingMean', C, false, true);
+        param('movingVar', C, false, true);
+        for (const off of [L.movingMean, L.movingVar]) {
+          if (vars[varOf(off, C)].trainable) throw fail(where, 'movingMean / movingVar must lie in non-trainable vars');
+        }
+        break;
+      default: // Activation
+        expectOut(H, W, C);
+        break;
+    }
+  });
+
+  // layers never share parameters (backward overwrites, it does not accumulate)
+  ranges.sort((a, b) => a.offset - b.offset);
+  for (let j = 1; j < ranges.length; j++) {
+    const a = ranges[j - 1], b = ranges[j];
+    if (b.offset < a.offset + a.size) {
+      throw fail(`layers[${b.layer}]`, `${b.field} overlaps layers[${a.layer}].${a.field}`);
+    }
+  }
+  let firstTrainable = -1;
+  for (const r of ranges) {
+    if (r.stat || r.size === 0 || !vars[varOf(r.offset, r.size)].trainable) continue;
+    layers[r.layer].trainable = true;
+    if (firstTrainable < 0 || r.layer < firstTrainable) firstTrainable = r.layer;
+  }
+  if (layers.every((L) => L.kind === LayerKind.Flatten)) {
+    throw fail('network', 'the network has only Flatten layers: nothing to compute');
+  }
+
+  // loss
+  const last = layers[layers.length - 1];
+  const categorical = loss === LossKind.CategoricalCrossentropy || loss === LossKind.SparseCategoricalCrossentropy;
+  if (categorical && (last.out[0] !== 1 || last.out[1] !== 1)) {
+    throw fail('loss', `categorical losses need a [1, 1, classes] output, the last layer gives ${shapeStr(last.out)}` +
+      ' (add Flatten or global pooling)');
+  }
+  const lastSoftmax = last.act === Act.Softmax &&
+    (last.kind === LayerKind.Conv2D || last.kind === LayerKind.Dense || last.kind === LayerKind.Activation);
+
+  // optimizer slots, per trainable var in vars order
+  const per = optimizerSlotCount(opt.kind);
+  let slotCount = 0;
+  for (const v of vars) {
+    if (!v.trainable) continue;
+    v.slotBase = slotCount;
+    slotCount += v.size * per;
+  }
+
+  return {
+    layers, vars, loss, fromLogits, labelSmoothing, opt, seed, paramCount, slotCount,
+    inSize: layers[0].inSize, outSize: last.outSize, firstTrainable,
+    fusedSoftmax: categorical && !fromLogits && lastSoftmax,
+  };
+}
