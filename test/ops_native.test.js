@@ -535,8 +535,8 @@ t.test('dense forward / backward against a JS triple loop', async (t) => {
 // ---- activations --------------------------------------------------------------------------------
 
 const XS = Float32Array.from([
-  -100, -30, -20, -10, -5, -3, -2, -1, -0.5, -0.1, -1e-3, -1e-5, -1e-7, 0, 1e-7, 1e-5, 1e-3, 0.1, 0.5,
-  1, 2, 3, 5, 5.999, 6, 6.001, 10, 20, 30, 100, ...randArr(200, 1100, -8, 8),
+  -100, -88.5, -87.5, -30, -20, -10, -5, -3, -2, -1, -0.5, -0.1, -1e-3, -1e-5, -1e-7, 0, 1e-7, 1e-5, 1e-3, 0.1, 0.5,
+  1, 2, 3, 5, 5.999, 6, 6.001, 10, 20, 30, 87.5, 88.5, 100, ...randArr(200, 1100, -8, 8),
 ]);
 
 t.test('activation forward matches the JS formulas', async (t) => {
@@ -555,6 +555,12 @@ t.test('activation forward matches the JS formulas', async (t) => {
   t.ok(Number.isNaN(y[0]) && y[1] === 0.5 && y[2] === 0 && y[3] === 1, 'sigmoid of NaN / 0 / -inf / +inf');
   k.activationForward(y, Float32Array.from([NaN, 0, -Infinity, Infinity]), 1, 4, A.tanh, 0);
   t.ok(Number.isNaN(y[0]) && Object.is(y[1], 0) && y[2] === -1 && y[3] === 1, 'tanh of NaN / +0 / -inf / +inf');
+  const ends = (act, alpha) => { k.activationForward(y, Float32Array.from([NaN, 0, -Infinity, Infinity]), 1, 4, act, alpha); return Array.from(y); };
+  t.same(ends(A.softplus, 0), [NaN, Math.fround(Math.LN2), 0, Infinity], 'softplus of NaN / 0 / -inf / +inf');
+  t.same(ends(A.elu, 0.5), [NaN, 0, -0.5, Infinity], 'elu of NaN / 0 / -inf / +inf');
+  t.same(ends(A.relu6, 0), [0, 0, 0, 6], 'relu6 of NaN / 0 / -inf / +inf');
+  k.activationForward(y, Float32Array.from([-Infinity, 0, -Infinity, 0]), 1, 4, A.softmax, 0);
+  t.same(Array.from(y), [0, 0.5, 0, 0.5], 'softmax gives -inf logits probability 0');
 });
 
 t.test('softmax forward: per row, max-subtracted', async (t) => {

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
 #include "threadpool.h"
 
@@ -27,21 +26,21 @@ constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2Hi = 0.693359375f;              // 355/512: n * kLn2Hi is exact for |n| <= 2^15
 constexpr float kLn2Lo = -2.12194440054690583e-4f;  // ln 2 - kLn2Hi
 constexpr float kRound = 12582912.f;                // 1.5 * 2^23: adding it rounds to an integer
-constexpr float kExpHi = 88.7228394f;   // ln(FLT_MAX): above, e^x overflows to +inf
-constexpr float kExpLo = -87.3365448f;  // ln(FLT_MIN): below, e^x is flushed to 0
-constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kExpHi = 89.f;   // clamp: n <= 128, where 2^n is +inf
+constexpr float kExpLo = -88.f;  // clamp: n >= -127, where 2^n is 0
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 constexpr int64_t kChunk = 1 << 15;  // elements per parallel chunk, at least
 
-// x = n ln2 + r with |r| <= ln2 / 2 (up to ln 2 at the very top, where n is capped at 127);
-// returns r and sets s = 2^n. x is clamped to [kExpLo, kExpHi] first; NaN passes through to r.
+// x = n ln2 + r with |r| <= ln2 / 2; returns r and sets s = 2^n. x is first clamped to
+// [kExpLo, kExpHi], where n = -127 gives s = 0 and n = 128 gives s = +inf, so e^x flushes to 0
+// below about -87.7 (no denormals) and overflows to +inf above about 88.4. NaN passes to r.
+// Only the two clamps select: any other select here makes g++ duplicate the polynomial.
 inline float reduce_exp(float x, float& s) {
   x = x > kExpHi ? kExpHi : x;
   x = x < kExpLo ? kExpLo : x;
-  float n = (x * kLog2e + kRound) - kRound;  // round to nearest
-  n = n > 127.f ? 127.f : n;
-  const float t = n + kRound;  // the low bits of t hold n
+  const float t = x * kLog2e + kRound;  // the low bits of t hold n = round(x / ln2)
+  const float n = t - kRound;
   uint32_t bits;
   std::memcpy(&bits, &t, 4);
   const uint32_t e = (bits - 0x4B400000u + 127u) << 23;
@@ -49,36 +48,36 @@ inline float reduce_exp(float x, float& s) {
   return (x - n * kLn2Hi) - n * kLn2Lo;
 }
 
-// expm1(r) for |r| <= ln 2: Taylor series to r^9 (remainder < 1e-8 relative).
+// expm1(r) for |r| <= ln2 / 2: Taylor series to r^7 (remainder < 6e-9 relative), in Estrin's
+// scheme (short dependency chains).
 inline float expm1_reduced(float r) {
-  const float q = 1.f / 2 + r * (1.f / 6 + r * (1.f / 24 + r * (1.f / 120 + r * (1.f / 720 +
-                  r * (1.f / 5040 + r * (1.f / 40320 + r * (1.f / 362880)))))));
-  return r + r * r * q;
+  const float r2 = r * r;
+  const float a = 1.f / 2 + r * (1.f / 6), b = 1.f / 24 + r * (1.f / 120),
+              c = 1.f / 720 + r * (1.f / 5040);
+  return r + r2 * (a + r2 * (b + r2 * c));
 }
 
-// e^x within about 1 ulp; 0 below ln(FLT_MIN) (no denormals), +inf above ln(FLT_MAX).
+// e^x within about 1 ulp (see reduce_exp for the ends).
 inline float vexp(float x) {
   float s;
   const float r = reduce_exp(x, s);
-  const float v = s + s * expm1_reduced(r);
-  return x < kExpLo ? 0.f : x > kExpHi ? kInf : v;
+  return s * (1.f + expm1_reduced(r));  // s is a power of two: one rounding; inf stays inf
 }
 
-// e^x - 1, accurate near 0 (no cancellation: n = 0 there).
+// e^x - 1 for x <= 0 (callers never need more), accurate near 0: n = 0 there, no cancellation.
 inline float vexpm1(float x) {
   float s;
   const float r = reduce_exp(x, s);
-  const float v = s * expm1_reduced(r) + (s - 1.f);
-  return x > kExpHi ? kInf : v;
+  return s * expm1_reduced(r) + (s - 1.f);
 }
 
-// log(1 + u) for u in [0, 1]: 2 atanh(z), z = u / (2 + u) <= 1/3, odd series to z^15.
+// log(1 + u) for u in [0, 1]: 2 atanh(z), z = u / (2 + u) <= 1/3, odd series to z^15 (Estrin).
 inline float log1p_unit(float u) {
   const float z = u / (2.f + u);
-  const float z2 = z * z;
-  const float q = 1.f / 3 + z2 * (1.f / 5 + z2 * (1.f / 7 + z2 * (1.f / 9 + z2 * (1.f / 11 +
-                  z2 * (1.f / 13 + z2 * (1.f / 15))))));
-  return 2.f * (z + z * z2 * q);
+  const float w = z * z, w2 = w * w;
+  const float q = (1.f / 3 + w * (1.f / 5)) + w2 * ((1.f / 7 + w * (1.f / 9)) +
+                  w2 * ((1.f / 11 + w * (1.f / 13)) + w2 * (1.f / 15)));
+  return 2.f * (z + z * w * q);
 }
 
 inline float sigmoid(float x) { return 1.f / (1.f + vexp(-x)); }
@@ -200,24 +199,38 @@ void backward_elems(float* dx, const float* dy, const float* x, const float* y, 
   }
 }
 
-// y (cols) = softmax(x (cols)), max-subtracted.
+// Max and sum of a row through 8 independent partials, so that the loops vectorise without
+// reassociating float math (the order is fixed: results do not depend on anything but the row).
+float row_max(const float* x, int64_t n) {
+  float m[8];
+  for (int k = 0; k < 8; ++k) m[k] = x[0];
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+  for (; j < n; ++j) m[0] = x[j] > m[0] ? x[j] : m[0];
+  for (int k = 1; k < 8; ++k) m[0] = m[k] > m[0] ? m[k] : m[0];
+  return m[0];
+}
+float row_dot(const float* a, const float* b, int64_t n) {  // b == nullptr: sum of a
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += a[j + k] * (b ? b[j + k] : 1.f);
+  for (; j < n; ++j) acc[0] += a[j] * (b ? b[j] : 1.f);
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+// y (cols) = softmax(x (cols)), max-subtracted. y may alias x.
 void softmax_row(float* y, const float* x, int64_t cols) {
-  float m = x[0];
-  for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
-  float sum = 0.f;
-  for (int64_t j = 0; j < cols; ++j) {
-    y[j] = vexp(x[j] - m);
-    sum += y[j];
-  }
-  const float inv = 1.f / sum;
+  const float m = row_max(x, cols);
+  for (int64_t j = 0; j < cols; ++j) y[j] = vexp(x[j] - m);
+  const float inv = 1.f / row_dot(y, nullptr, cols);
   for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
 }
 
-// dx = y * (dy - sum(dy * y)), one row of cols.
+// dx = y * (dy - sum(dy * y)), one row of cols. dx may alias dy.
 void softmax_backward_row(float* dx, const float* dy, const float* y, int64_t cols) {
-  double dot = 0.0;
-  for (int64_t j = 0; j < cols; ++j) dot += (double)dy[j] * y[j];
-  const float d = (float)dot;
+  const float d = row_dot(dy, y, cols);
   for (int64_t j = 0; j < cols; ++j) dx[j] = y[j] * (dy[j] - d);
 }
 

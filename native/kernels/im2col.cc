@@ -2,6 +2,9 @@
 // (kh, kw, c) order; in NHWC each (kh, kw) tap is C contiguous floats, and with dilation 1 a whole
 // kernel row (KW*C floats) is contiguous, so the inner work is a copy / add of a run of floats.
 // Bounds checks are one unsigned compare each.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")  // keep copy_run / zero_run inline
+#endif
 #include <algorithm>
 #include <cstring>
 
@@ -16,6 +19,22 @@ constexpr int64_t kChunk = 1 << 15;  // floats per parallel chunk, at least
 
 inline void add_run(float* __restrict dst, const float* __restrict src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+// Short runs (few channels, e.g. the first layer) are copied inline: a memcpy call costs more.
+// (The file is built with loop-distribute-patterns off, or g++ would turn these loops into calls.)
+inline void copy_run(float* __restrict dst, const float* __restrict src, int64_t n) {
+  if (n >= 32) {
+    std::memcpy(dst, src, (size_t)n * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+inline void zero_run(float* dst, int64_t n) {
+  if (n >= 32) {
+    std::memset(dst, 0, (size_t)n * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = 0.f;
 }
 
 // Walks the (n, oh, ow) rows [p0, p1) of col and, for each tap (kh, kw), calls
@@ -74,10 +93,8 @@ void im2col(float* col, const float* inp, const Conv2DDims& d) {
     float* dst = col + p0 * K;  // walk_rows offsets are relative to row p0
     walk_rows(
         d, p0, p1,
-        [&](int64_t k, int64_t src, int64_t cnt) {
-          std::memcpy(dst + k, inp + src, (size_t)cnt * sizeof(float));
-        },
-        [&](int64_t k, int64_t cnt) { std::memset(dst + k, 0, (size_t)cnt * sizeof(float)); });
+        [&](int64_t k, int64_t src, int64_t cnt) { copy_run(dst + k, inp + src, cnt); },
+        [&](int64_t k, int64_t cnt) { zero_run(dst + k, cnt); });
   });
 }
 
