@@ -202,7 +202,8 @@ t.test('native and js give the same training trajectory from the same seed', { s
   n.loss.forEach((l, i) => t.ok(Math.abs(l - j.loss[i]) < 1e-4 * Math.max(1, Math.abs(l)), `epoch ${i}: native ${l} js ${j.loss[i]}`));
   let maxd = 0;
   n.w.forEach((w, i) => w.forEach((v, k) => { maxd = Math.max(maxd, Math.abs(v - j.w[i][k])); }));
-  t.ok(maxd < 1e-3, `max weight difference ${maxd}`);
+  // Adam divides by sqrt(v): float rounding differences in tiny gradients move weights by up to ~lr.
+  t.ok(maxd < 5e-3, `max weight difference ${maxd}`);
 });
 
 t.test('the event loop keeps turning while fit runs (native)', { skip: !backends.includes('native') && 'native unavailable' }, async (t) => {
