@@ -1,0 +1,317 @@
+// SGEMM benchmark: our packed kernel vs OpenBLAS (and the naive loop on small sizes), GFLOPS.
+// Built and run by bench/gemm/run.sh against the kernel sources directly (no Node).
+//
+//   gemm_bench [--reps N] [--threads 1,2] [--json FILE] [--quick] [--shape MxKxN[:TT]]...
+//              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu]
+//
+// Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
+// TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS alternately, call by
+// call, and keeps the best of --reps calls each, so both see the same machine noise.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "../../native/kernels/cpu_features.h"
+#include "../../native/kernels/gemm/sgemm.h"
+#include "../../native/kernels/gemm/ukernel.h"
+#include "../../native/kernels/threadpool.h"
+
+#ifdef HAVE_OPENBLAS
+// Declared here rather than through <cblas.h>, whose Debian alternative may not be OpenBLAS's.
+extern "C" {
+void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float* A,
+                 int lda, const float* B, int ldb, float beta, float* C, int ldc);
+void openblas_set_num_threads(int n);
+char* openblas_get_config(void);
+char* openblas_get_corename(void);
+}
+#endif
+
+namespace {
+
+struct Shape {
+  int M, K, N;
+  bool ta, tb;
+  std::string label() const {
+    return std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + " " + (ta ? "T" : "N") +
+           (tb ? "T" : "N");
+  }
+};
+
+struct Operands {
+  Shape s;
+  int lda, ldb, ldc;
+  std::vector<float> A, B, C;
+  explicit Operands(const Shape& sh) : s(sh) {
+    lda = s.ta ? s.M : s.K;
+    ldb = s.tb ? s.K : s.N;
+    ldc = s.N;
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    A.resize((size_t)s.M * s.K);
+    B.resize((size_t)s.K * s.N);
+    C.assign((size_t)s.M * s.N, 0.f);
+    for (float& x : A) x = u(rng);
+    for (float& x : B) x = u(rng);
+  }
+  double gflop() const { return 2.0 * s.M * s.N * s.K * 1e-9; }
+};
+
+// Wall time, or with --clock cpu the calling thread's CPU time (only meaningful single-threaded:
+// it leaves out the time other processes on a busy machine take from us).
+bool g_cpu_clock = false;
+int g_threads = 1;
+double now() {
+  if (g_cpu_clock && g_threads == 1) {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double time_ours(Operands& o) {
+  const double t = now();
+  cnn::sgemm(o.s.ta, o.s.tb, o.s.M, o.s.N, o.s.K, 1.f, o.A.data(), o.lda, o.B.data(), o.ldb, 0.f, o.C.data(),
+             o.ldc);
+  return now() - t;
+}
+
+double time_naive(Operands& o) {
+  const double t = now();
+  cnn::sgemm_naive(o.s.ta, o.s.tb, o.s.M, o.s.N, o.s.K, 1.f, o.A.data(), o.lda, o.B.data(), o.ldb, 0.f,
+                   o.C.data(), o.ldc);
+  return now() - t;
+}
+
+#ifdef HAVE_OPENBLAS
+double time_openblas(Operands& o) {
+  const double t = now();
+  cblas_sgemm(101 /*RowMajor*/, o.s.ta ? 112 : 111, o.s.tb ? 112 : 111, o.s.M, o.s.N, o.s.K, 1.f, o.A.data(),
+              o.lda, o.B.data(), o.ldb, 0.f, o.C.data(), o.ldc);
+  return now() - t;
+}
+#endif
+
+// Max |ours - reference| / max(1, |reference|) over C, reference = OpenBLAS or naive.
+double check(Operands& o) {
+  time_ours(o);
+  std::vector<float> ours = o.C;
+#ifdef HAVE_OPENBLAS
+  time_openblas(o);
+#else
+  time_naive(o);
+#endif
+  double err = 0;
+  for (size_t i = 0; i < ours.size(); ++i)
+    err = std::max(err, std::fabs((double)ours[i] - o.C[i]) / std::max(1.0, std::fabs((double)o.C[i])));
+  return err;
+}
+
+struct Row {
+  std::string shape;
+  int threads;
+  double naive, ours, openblas;  // GFLOPS, 0 = not run
+  double err;
+};
+
+bool parse_shape(const char* s, Shape& out) {
+  char t[3] = "NN";
+  int n = std::sscanf(s, "%dx%dx%d:%2s", &out.M, &out.K, &out.N, t);
+  if (n < 3 || out.M <= 0 || out.K <= 0 || out.N <= 0) return false;
+  out.ta = t[0] == 'T';
+  out.tb = t[1] == 'T';
+  return true;
+}
+
+std::vector<int> parse_list(const char* s) {
+  std::vector<int> v;
+  for (const char* p = s; *p;) {
+    v.push_back(std::atoi(p));
+    const char* c = std::strchr(p, ',');
+    if (!c) break;
+    p = c + 1;
+  }
+  return v;
+}
+
+Row run_row(Operands& o, int threads, int reps, bool naive) {
+  g_threads = threads;
+  cnn::set_num_threads(threads);
+#ifdef HAVE_OPENBLAS
+  openblas_set_num_threads(threads);
+#endif
+  Row r{o.s.label(), threads, 0, 0, 0, 0};
+  r.err = check(o);  // also the warm-up of both
+  double best_ours = 1e30, best_blas = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    best_ours = std::min(best_ours, time_ours(o));
+#ifdef HAVE_OPENBLAS
+    best_blas = std::min(best_blas, time_openblas(o));
+#endif
+  }
+  r.ours = o.gflop() / best_ours;
+#ifdef HAVE_OPENBLAS
+  r.openblas = o.gflop() / best_blas;
+#endif
+  if (naive) r.naive = o.gflop() / time_naive(o);
+  return r;
+}
+
+void print_header() {
+  std::printf("| shape (MxKxN op) | threads | naive | ours | OpenBLAS | ours/OpenBLAS | max rel err |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+}
+
+void print_row(const Row& r) {
+  char naive[32] = "-", blas[32] = "-", ratio[32] = "-";
+  if (r.naive > 0) std::snprintf(naive, sizeof naive, "%.2f", r.naive);
+  if (r.openblas > 0) {
+    std::snprintf(blas, sizeof blas, "%.1f", r.openblas);
+    std::snprintf(ratio, sizeof ratio, "%.2f", r.ours / r.openblas);
+  }
+  std::printf("| %s | %d | %s | %.1f | %s | %s | %.1e |\n", r.shape.c_str(), r.threads, naive, r.ours, blas, ratio,
+              r.err);
+  std::fflush(stdout);
+}
+
+// Sweeps mc x kc on the given shapes (single and multi threaded) and prints GFLOPS per setting.
+void tune(const std::vector<Shape>& shapes, const std::vector<int>& threads, int reps) {
+  const int mcs[] = {72, 96, 120, 144, 168, 192, 240, 288};
+  const int kcs[] = {128, 192, 256, 320, 384, 512};
+  cnn::gemm::Blocking& bl = cnn::gemm::kAvx2FmaKernel.blk;
+  const cnn::gemm::Blocking saved = bl;
+  for (const Shape& s : shapes) {
+    Operands o(s);
+    for (int t : threads) {
+      g_threads = t;
+      cnn::set_num_threads(t);
+      std::printf("%s, %d thread(s): GFLOPS by mc (rows) and kc (columns)\n      ", s.label().c_str(), t);
+      for (int kc : kcs) std::printf("%7d", kc);
+      std::printf("\n");
+      for (int mc : mcs) {
+        std::printf("%6d", mc);
+        for (int kc : kcs) {
+          bl.mc = mc;
+          bl.kc = kc;
+          double best = 1e30;
+          for (int i = 0; i < reps; ++i) best = std::min(best, time_ours(o));
+          std::printf("%7.1f", o.gflop() / best);
+          std::fflush(stdout);
+        }
+        std::printf("\n");
+      }
+    }
+  }
+  bl = saved;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 10;
+  std::vector<int> threads = {1, 2};
+  std::vector<Shape> shapes;
+  const char* json = nullptr;
+  bool quick = false, do_tune = false;
+  cnn::gemm::Blocking& bl = cnn::gemm::kAvx2FmaKernel.blk;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--reps") reps = std::max(1, std::atoi(next()));
+    else if (a == "--threads") threads = parse_list(next());
+    else if (a == "--json") json = next();
+    else if (a == "--quick") quick = true;
+    else if (a == "--clock") g_cpu_clock = std::string(next()) == "cpu";
+    else if (a == "--tune") do_tune = true;
+    else if (a == "--mc") bl.mc = std::atoi(next());
+    else if (a == "--kc") bl.kc = std::atoi(next());
+    else if (a == "--nc") bl.nc = std::atoi(next());
+    else if (a == "--shape") {
+      Shape s{};
+      if (!parse_shape(next(), s)) {
+        std::fprintf(stderr, "bad --shape %s (want MxKxN or MxKxN:TN)\n", argv[i]);
+        return 2;
+      }
+      shapes.push_back(s);
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (shapes.empty()) {
+    shapes = {{512, 512, 512, false, false},   {1024, 1024, 1024, false, false},
+              {12544, 800, 64, false, false},  {3136, 64, 800, false, false},
+              {64, 3136, 1024, false, false},  {3136, 64, 800, false, true},
+              {64, 3136, 1024, true, false}};
+    if (quick) shapes.resize(2);
+  }
+
+  std::printf("kernel: %s (avx2+fma: %s), blocks mr=%d nr=%d mc=%d kc=%d nc=%d\n",
+              cnn::sgemm_kernel_name(cnn::sgemm_active_kernel()), cnn::cpu_has_avx2_fma() ? "yes" : "no", bl.mr,
+              bl.nr, bl.mc, bl.kc, bl.nc);
+#ifdef HAVE_OPENBLAS
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  std::printf("OpenBLAS: %s (core %s; OPENBLAS_CORETYPE=%s)\n", openblas_get_config(), openblas_get_corename(),
+              coretype ? coretype : "unset");
+#else
+  std::printf("OpenBLAS: not linked (run.sh found no libopenblas), only ours and naive are timed\n");
+#endif
+  std::printf("best of %d calls each, ours and OpenBLAS interleaved, %s time\n\n", reps,
+              g_cpu_clock ? "thread CPU (1 thread) / wall (more threads)" : "wall");
+
+  if (do_tune) {
+    tune(shapes, threads, reps);
+    return 0;
+  }
+
+  std::vector<Row> rows;
+  print_header();
+  for (const Shape& s : shapes) {
+    Operands o(s);
+    const bool naive = (double)s.M * s.N * s.K <= 512.0 * 512 * 512;
+    for (int t : threads) {
+      rows.push_back(run_row(o, t, reps, naive && t == threads.front()));
+      print_row(rows.back());
+    }
+  }
+
+  if (json) {
+    FILE* f = std::fopen(json, "w");
+    if (!f) {
+      std::perror(json);
+      return 1;
+    }
+    std::fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"blocking\": {\"mr\": %d, \"nr\": %d, \"mc\": %d, \"kc\": %d, \"nc\": %d},\n",
+                 cnn::sgemm_kernel_name(cnn::sgemm_active_kernel()), bl.mr, bl.nr, bl.mc, bl.kc, bl.nc);
+#ifdef HAVE_OPENBLAS
+    std::fprintf(f, "  \"openblas\": \"%s\",\n", openblas_get_config());
+#endif
+    std::fprintf(f, "  \"reps\": %d,\n  \"rows\": [\n", reps);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::fprintf(f,
+                   "    {\"shape\": \"%s\", \"threads\": %d, \"naive\": %.3f, \"ours\": %.3f, \"openblas\": %.3f, "
+                   "\"ratio\": %.4f, \"maxRelErr\": %.3g}%s\n",
+                   r.shape.c_str(), r.threads, r.naive, r.ours, r.openblas, r.openblas > 0 ? r.ours / r.openblas : 0.0,
+                   r.err, i + 1 < rows.size() ? "," : "");
+    }
+    std::fprintf(f, "  ]\n}\n");
+    std::fclose(f);
+    std::printf("\nwrote %s\n", json);
+  }
+  return 0;
+}

@@ -1,0 +1,252 @@
+'use strict';
+// The packed SGEMM (native/kernels/gemm/) against the triple loop: every size from 1 to 70 that
+// lands on or around a micro-tile edge, all four transposes, beta 0 (C full of NaN, so reading it
+// would show) and beta 1 / 0.5, alpha != 1, padded leading dimensions, on the AVX2 and the portable
+// kernels with 1 and 2 threads; shapes that cross the MC / KC / NC block edges and take each
+// threading split; bad arguments throwing instead of crashing; several threads calling at once.
+
+const t = require('tap');
+const path = require('path');
+
+let K = null;
+let skip = false;
+try {
+  K = require('../dist/backend').backendKernels('native');
+} catch (e) {
+  skip = `native addon unavailable: ${e.message.split('\n')[0]}`;
+}
+
+const GemmKernel = { Auto: 0, Avx2Fma: 1, Portable: 2, Naive: 3 };
+const SIZES = [1, 2, 3, 5, 6, 7, 13, 16, 17, 31, 33, 47, 64, 65, 70];
+
+// mulberry32: deterministic inputs in [-1, 1).
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return (((x ^ (x >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+function rand(n, next) {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = next();
+  return a;
+}
+
+/**
+ * Runs sgemm and sgemmNaive on the same operands; returns null when they agree, else a message.
+ * pad adds to every leading dimension. Tolerance: 1e-4 relative, scaled by K / 64 beyond K = 64.
+ */
+function check({ ta, tb, M, N, Kd, alpha = 1, beta = 0, pad = 0, seed = 1 }) {
+  const next = rng(seed * 7919 + M * 131 + N * 17 + Kd);
+  const lda = (ta ? M : Kd) + pad, ldb = (tb ? Kd : N) + pad, ldc = N + pad;
+  const A = rand((ta ? Kd : M) * lda, next);
+  const B = rand((tb ? N : Kd) * ldb, next);
+  const C0 = beta === 0 ? new Float32Array(M * ldc).fill(NaN) : rand(M * ldc, next);
+  const C = C0.slice(), R = C0.slice();
+  K.sgemm(ta, tb, M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
+  K.sgemmNaive(ta, tb, M, N, Kd, alpha, A, lda, B, ldb, beta, R, ldc);
+  const tol = 1e-4 * Math.max(1, Kd / 64);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < ldc; j++) {
+      const x = C[i * ldc + j], r = R[i * ldc + j];
+      if (j >= N) {
+        // the padding between rows must be left alone (NaN stays NaN)
+        if (!Object.is(x, C0[i * ldc + j])) return `padding C[${i},${j}] was written`;
+        continue;
+      }
+      if (!(Math.abs(x - r) <= tol * Math.max(1, Math.abs(r)))) {
+        return `C[${i},${j}] = ${x}, naive ${r}`;
+      }
+    }
+  }
+  return null;
+}
+
+function label(c) {
+  return `${c.ta ? 'T' : 'N'}${c.tb ? 'T' : 'N'} M=${c.M} N=${c.N} K=${c.Kd} alpha=${c.alpha} beta=${c.beta} pad=${c.pad}`;
+}
+
+// Runs the cases, one assertion for the lot (the first few failures are listed).
+function runCases(tt, name, cases) {
+  const bad = [];
+  for (const c of cases) {
+    const msg = check(c);
+    if (msg) bad.push(`${label(c)}: ${msg}`);
+  }
+  tt.same(bad.slice(0, 5), [], `${name}: ${cases.length} products agree with the triple loop`);
+}
+
+const TRANS = [[false, false], [true, false], [false, true], [true, true]];
+const SCALARS = [{ alpha: 1, beta: 0 }, { alpha: -1.5, beta: 1 }, { alpha: 0.75, beta: 0 }, { alpha: 2, beta: 0.5 }];
+
+// Every (M, N) pair from SIZES, K cycling through SIZES, and the transposes, scalars and padding
+// cycling too, so each combination shows up without the full cross product.
+function edgeCases() {
+  const cases = [];
+  let n = 0;
+  for (const M of SIZES) {
+    for (const N of SIZES) {
+      const [ta, tb] = TRANS[n % 4];
+      const Kd = SIZES[(n * 7) % SIZES.length];
+      cases.push({ ta, tb, M, N, Kd, ...SCALARS[Math.floor(n / 4) % 4], pad: n % 3 === 0 ? 3 : 0, seed: n });
+      n++;
+    }
+  }
+  // every K (including K = 1 and K crossing the unroll) for each transpose on a few tiles
+  for (const Kd of SIZES) {
+    for (const [ta, tb] of TRANS) {
+      for (const [M, N] of [[6, 16], [7, 17], [5, 9]]) {
+        cases.push({ ta, tb, M, N, Kd, alpha: 1.25, beta: Kd % 2 ? 1 : 0, pad: 1, seed: Kd });
+      }
+    }
+  }
+  return cases;
+}
+
+// Big enough to use both threads and to cross the block edges (MC ~ 150, KC ~ 256, NC ~ 4080):
+// row split, column split (small M), several K blocks accumulating, several NC panels.
+function blockCases() {
+  const shapes = [
+    [300, 257, 129], [129, 300, 257], [64, 1024, 40], [7, 500, 300], [1000, 17, 50],
+    [130, 70, 1000], [20, 4200, 40], [2, 3000, 90], [400, 33, 600],
+  ];
+  const cases = [];
+  shapes.forEach(([M, N, Kd], i) => {
+    const [ta, tb] = TRANS[i % 4];
+    cases.push({ ta, tb, M, N, Kd, ...SCALARS[i % 4], pad: i % 2 ? 5 : 0, seed: 100 + i });
+  });
+  // all transposes on one shape that crosses every block edge
+  for (const [ta, tb] of TRANS) cases.push({ ta, tb, M: 31, N: 4100, Kd: 300, alpha: 1, beta: 1, pad: 0, seed: 7 });
+  return cases;
+}
+
+t.test('sgemm vs naive on both kernels and 1 / 2 threads', { skip }, (tt) => {
+  const threads0 = K.getNumThreads();
+  const edges = edgeCases(), blocks = blockCases();
+  try {
+    for (const [name, k] of [['Avx2Fma', GemmKernel.Avx2Fma], ['Portable', GemmKernel.Portable]]) {
+      if (!K.setGemmKernel(k)) {
+        tt.comment(`${name} kernel not available on this CPU (no AVX2/FMA): skipped`);
+        continue;
+      }
+      tt.equal(K.gemmKernel(), k, `${name} kernel selected`);
+      for (const threads of [1, 2]) {
+        K.setNumThreads(threads);
+        tt.equal(K.getNumThreads(), threads, `${threads} thread(s)`);
+        runCases(tt, `${name}, ${threads} thread(s), sizes 1..70`, edges);
+        runCases(tt, `${name}, ${threads} thread(s), block-crossing shapes`, blocks);
+      }
+    }
+    K.setGemmKernel(GemmKernel.Naive);
+    tt.equal(K.gemmKernel(), GemmKernel.Naive, 'Naive kernel selected');
+    runCases(tt, 'Naive through sgemm', edges.slice(0, 40));
+  } finally {
+    K.setGemmKernel(GemmKernel.Auto);
+    K.setNumThreads(threads0);
+  }
+  tt.equal(K.gemmKernel(), K.cpuHasAvx2Fma() ? GemmKernel.Avx2Fma : GemmKernel.Portable, 'Auto resolves by CPU');
+  tt.end();
+});
+
+t.test('degenerate shapes and scalars', { skip }, (tt) => {
+  // K = 0: C = beta * C; beta = 0 writes zeros even over NaN
+  const C = new Float32Array([1, 2, 3, 4]);
+  K.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0.5, C, 2);
+  tt.same(Array.from(C), [0.5, 1, 1.5, 2], 'K = 0 scales C by beta');
+  const Z = new Float32Array(4).fill(NaN);
+  K.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0, Z, 2);
+  tt.same(Array.from(Z), [0, 0, 0, 0], 'K = 0, beta = 0 zeroes C without reading it');
+  // alpha = 0: A and B do not matter
+  const C2 = new Float32Array([1, 2, 3, 4]);
+  K.sgemm(false, false, 2, 2, 2, 0, new Float32Array(4).fill(7), 2, new Float32Array(4).fill(7), 2, 1, C2, 2);
+  tt.same(Array.from(C2), [1, 2, 3, 4], 'alpha = 0, beta = 1 leaves C');
+  // M = 0 / N = 0: nothing happens, empty arrays are fine
+  K.sgemm(false, false, 0, 5, 3, 1, new Float32Array(0), 3, new Float32Array(15), 5, 0, new Float32Array(0), 5);
+  K.sgemm(false, false, 4, 0, 3, 1, new Float32Array(12), 3, new Float32Array(0), 1, 0, new Float32Array(0), 1);
+  tt.pass('M = 0 and N = 0 are no-ops');
+  // a known product: [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50]
+  const P = new Float32Array(4).fill(NaN);
+  K.sgemm(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), 2, new Float32Array([5, 6, 7, 8]), 2, 0, P, 2);
+  tt.same(Array.from(P), [19, 22, 43, 50], '2x2 product');
+  tt.end();
+});
+
+t.test('bad arguments throw, never crash', { skip }, (tt) => {
+  const A = new Float32Array(12), B = new Float32Array(12), C = new Float32Array(16);
+  // M=4, N=4, K=3: A 4x3 (lda 3), B 3x4 (ldb 4), C 4x4 (ldc 4)
+  const ok = [false, false, 4, 4, 3, 1, A, 3, B, 4, 0, C, 4];
+  for (const fn of ['sgemm', 'sgemmNaive']) {
+    tt.doesNotThrow(() => K[fn](...ok), `${fn}: valid call`);
+    const bad = (i, v, re, what) => {
+      const args = ok.slice();
+      args[i] = v;
+      tt.throws(() => K[fn](...args), re, `${fn}: ${what}`);
+    };
+    bad(6, new Float32Array(11), RangeError, 'A one element short');
+    bad(8, new Float32Array(11), RangeError, 'B one element short');
+    bad(11, new Float32Array(15), RangeError, 'C one element short');
+    bad(7, 2, RangeError, 'lda < K');
+    bad(9, 3, RangeError, 'ldb < N');
+    bad(12, 3, RangeError, 'ldc < N');
+    bad(7, 4, RangeError, 'lda = 4 makes A too short for 4 rows');
+    bad(2, -1, RangeError, 'negative M');
+    bad(4, 1.5, RangeError, 'fractional K');
+    bad(3, '4', TypeError, 'N as a string');
+    bad(5, null, TypeError, 'alpha missing');
+    bad(6, new Float64Array(12), TypeError, 'A a Float64Array');
+    bad(11, [0, 0, 0], TypeError, 'C a plain array');
+    tt.throws(() => K[fn](false, false, 4, 4, 3, 1, A, 3, B, 4, 0, C), TypeError, `${fn}: 12 arguments`);
+    // transposed storage: A stored K x M = 3 x 4 needs lda >= 4 and (3-1)*lda + 4 elements
+    tt.doesNotThrow(() => K[fn](true, false, 4, 4, 3, 1, A, 4, B, 4, 0, C, 4), `${fn}: transA with lda = M`);
+    tt.throws(() => K[fn](true, false, 4, 4, 3, 1, A, 3, B, 4, 0, C, 4), RangeError, `${fn}: transA with lda < M`);
+    tt.throws(() => K[fn](true, false, 4, 4, 3, 1, A, 5, B, 4, 0, C, 4), RangeError, `${fn}: transA, A too short for lda = 5`);
+    tt.throws(() => K[fn](false, true, 4, 4, 3, 1, A, 3, B, 2, 0, C, 4), RangeError, `${fn}: transB with ldb < K`);
+  }
+  tt.throws(() => K.setNumThreads(0), RangeError, 'setNumThreads(0)');
+  tt.throws(() => K.setGemmKernel(4), RangeError, 'setGemmKernel(4)');
+  tt.equal(K.setGemmKernel(GemmKernel.Avx2Fma), K.cpuHasAvx2Fma(), 'Avx2Fma selectable exactly when the CPU has it');
+  K.setGemmKernel(GemmKernel.Auto);
+  tt.end();
+});
+
+t.test('concurrent callers: worker threads and the main thread share the pool', { skip }, async (tt) => {
+  const { Worker } = require('worker_threads');
+  const threads0 = K.getNumThreads();
+  K.setNumThreads(2);
+  const dist = path.join(__dirname, '..', 'dist', 'backend');
+  // Each worker runs products that use the pool and checks them against the triple loop.
+  const src = `
+    const { parentPort, workerData } = require('worker_threads');
+    const K = require(workerData.dist).backendKernels('native');
+    let bad = 0;
+    for (let r = 0; r < 6; r++) {
+      const M = 150 + r, N = 140, Kd = 130;
+      const A = new Float32Array(M * Kd).map((_, i) => Math.sin(i + r));
+      const B = new Float32Array(Kd * N).map((_, i) => Math.cos(i * 0.5));
+      const C = new Float32Array(M * N), R = new Float32Array(M * N);
+      K.sgemm(false, r % 2 === 1, M, N, Kd, 1, A, Kd, B, r % 2 === 1 ? Kd : N, 0, C, N);
+      K.sgemmNaive(false, r % 2 === 1, M, N, Kd, 1, A, Kd, B, r % 2 === 1 ? Kd : N, 0, R, N);
+      for (let i = 0; i < C.length; i++) if (!(Math.abs(C[i] - R[i]) <= 1e-3 * Math.max(1, Math.abs(R[i])))) { bad++; break; }
+    }
+    parentPort.postMessage(bad);
+  `;
+  const workers = [0, 1].map(() => new Promise((resolve, reject) => {
+    const w = new Worker(src, { eval: true, workerData: { dist } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  }));
+  const mainBad = [];
+  for (let r = 0; r < 8; r++) {
+    const msg = check({ ta: r % 2 === 1, tb: false, M: 200, N: 190, Kd: 120, alpha: 1, beta: 0, seed: r });
+    if (msg) mainBad.push(msg);
+    await new Promise((res) => setImmediate(res));
+  }
+  const results = await Promise.all(workers);
+  K.setNumThreads(threads0);
+  tt.same(results, [0, 0], 'worker threads computed correct products');
+  tt.same(mainBad, [], 'the main thread computed correct products meanwhile');
+});
