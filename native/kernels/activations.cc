@@ -2,6 +2,7 @@
 // Every loop has its switch hoisted outside and calls only the branch-free inline helpers below,
 // so g++ -O3 vectorises it (libm's expf / tanhf / log1pf would not vectorise). Derivatives are
 // taken from the output y, except gelu and swish which need x.
+//
 // Before any include, so that the whole file (std:: helpers too) shares the option and inlines:
 // it lets g++ if-convert the selects in the loops below and vectorise them. Values are unchanged;
 // nothing here reads the floating-point exception flags. Clang behaves so by default.

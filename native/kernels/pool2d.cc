@@ -1,6 +1,7 @@
 // Max / average / global pooling over NHWC activations (see pool2d.h). Each window is clipped to
 // the image first, so padded pixels are never visited; the inner loops run along C and vectorise.
 // Forward splits the (n, oh) output rows over threads; backward scatters, so it splits the batch.
+//
 // Before any include, so that the whole file (std:: helpers too) shares the option and inlines:
 // it lets g++ if-convert the selects in the loops below and vectorise them. Values are unchanged;
 // nothing here reads the floating-point exception flags. Clang behaves so by default.
