@@ -86,6 +86,26 @@ const OP_CASES = [
   dropout({ n: 33, rate: 0, seed: 42 }),
   batchnorm({ rows: 12, C: 3 }),
   batchnorm({ rows: 200, C: 7, momentum: 0.9, eps: 1e-5 }),
+  // Big enough for the native thread pool to split the work, and odd sizes at the edges.
+  conv({ N: 3, H: 10, W: 10, C: 16, KH: 5, KW: 5, OC: 33, pad: 'same' }), // K = 400 > one KC block
+  conv({ N: 1, H: 1, W: 1, C: 1, KH: 1, KW: 1, OC: 1, pad: 'valid' }),
+  dense({ N: 1, IN: 1, UNITS: 1 }),
+  dense({ N: 1, IN: 513, UNITS: 17, act: Act.Sigmoid }),
+  activation(Act.Gelu, 0, { rows: 512, cols: 128 }),
+  activation(Act.Softmax, 0, { rows: 1024, cols: 64 }),
+  activation(Act.Softmax, 0, { rows: 5, cols: 1 }),
+  pool('max', { N: 4, H: 32, W: 32, C: 16, PH: 3, PW: 3, S: [2, 2], pad: 'same', ties: true }),
+  pool('avg', { N: 4, H: 32, W: 32, C: 16, PH: 3, PW: 3, S: [2, 2], pad: 'same' }),
+  globalPool('avg', { N: 8, HW: 1024, C: 16 }),
+  globalPool('max', { N: 8, HW: 1024, C: 16, ties: true }),
+  globalPool('max', { N: 2, HW: 1, C: 3 }),
+  loss('softmaxCE', { N: 2048, D: 10, sw: true }),
+  loss('cce', { N: 1, D: 1 }),
+  loss('bce', { N: 1, D: 1, fromLogits: true }),
+  dropout({ n: 100000, rate: 0.2, seed: 11 }),
+  dropout({ n: 1000, rate: 0.99, seed: 12 }),
+  batchnorm({ rows: 8192, C: 8 }),
+  batchnorm({ rows: 1, C: 4 }),
 ];
 
 /** Extras compared bit for bit; everything else to RTOL. */
@@ -250,30 +270,31 @@ t.test('native vs js: sgemm, every transpose and edge', { skip }, async (t) => {
 });
 
 t.test('native vs js: optimizers and clipping, 3 steps', { skip }, async (t) => {
-  const n = 50;
-  const cases = [
-    ['sgd', (K, w, S, g) => K.sgdUpdate(w, g, n, 0.1)],
-    ['momentum', (K, w, S, g) => K.momentumUpdate(w, S.a, g, n, 0.05, 0.9, false)],
-    ['nesterov', (K, w, S, g) => K.momentumUpdate(w, S.a, g, n, 0.05, 0.9, true)],
-    ['adam', (K, w, S, g, step) => K.adamUpdate(w, S.a, S.b, g, n, 0.01, 0.9, 0.999, 1e-7, step)],
-    ['adamw', (K, w, S, g, step) => K.adamwUpdate(w, S.a, S.b, g, n, 0.01, 0.9, 0.999, 1e-7, 0.05, step)],
-    ['rmsprop', (K, w, S, g) => K.rmspropUpdate(w, S.a, S.b, null, g, n, 0.01, 0.9, 0, 1e-7, false)],
-    ['rmsprop centered momentum', (K, w, S, g) => K.rmspropUpdate(w, S.a, S.b, S.c, g, n, 0.01, 0.9, 0.9, 1e-7, true)],
-    ['adagrad', (K, w, S, g) => K.adagradUpdate(w, S.a, g, n, 0.05, 1e-7)],
-    ['clipByValue', (K, w, S, g) => { K.clipByValue(g, n, 0.3); w.set(g); }],
-    ['clipByNorm (clips)', (K, w, S, g) => { K.clipByNorm(g, n, 1); w.set(g); }],
-    ['clipByNorm (no-op)', (K, w, S, g) => { K.clipByNorm(g, n, 1e3); w.set(g); }],
-    ['clipByNorm (zero gradient)', (K, w, S, g) => { g.fill(0); K.clipByNorm(g, n, 1); w.set(g); }],
-  ];
-  for (const [name, step] of cases) {
-    const run = (K) => {
-      const rng = makeRng(name);
-      const w = rng.randn(n);
-      const S = { a: name === 'adagrad' ? new Float32Array(n).fill(0.1) : new Float32Array(n), b: new Float32Array(n), c: new Float32Array(n) };
-      for (let s = 1; s <= 3; s++) step(K, w, S, rng.randn(n), s);
-      return { w, ...S };
-    };
-    compareTrees(t, run(native), run(js), name);
+  for (const n of [50, 100003]) {
+    const cases = [
+      ['sgd', (K, w, S, g) => K.sgdUpdate(w, g, n, 0.1)],
+      ['momentum', (K, w, S, g) => K.momentumUpdate(w, S.a, g, n, 0.05, 0.9, false)],
+      ['nesterov', (K, w, S, g) => K.momentumUpdate(w, S.a, g, n, 0.05, 0.9, true)],
+      ['adam', (K, w, S, g, step) => K.adamUpdate(w, S.a, S.b, g, n, 0.01, 0.9, 0.999, 1e-7, step)],
+      ['adamw', (K, w, S, g, step) => K.adamwUpdate(w, S.a, S.b, g, n, 0.01, 0.9, 0.999, 1e-7, 0.05, step)],
+      ['rmsprop', (K, w, S, g) => K.rmspropUpdate(w, S.a, S.b, null, g, n, 0.01, 0.9, 0, 1e-7, false)],
+      ['rmsprop centered momentum', (K, w, S, g) => K.rmspropUpdate(w, S.a, S.b, S.c, g, n, 0.01, 0.9, 0.9, 1e-7, true)],
+      ['adagrad', (K, w, S, g) => K.adagradUpdate(w, S.a, g, n, 0.05, 1e-7)],
+      ['clipByValue', (K, w, S, g) => { K.clipByValue(g, n, 0.3); w.set(g); }],
+      ['clipByNorm (clips)', (K, w, S, g) => { K.clipByNorm(g, n, 1); w.set(g); }],
+      ['clipByNorm (no-op)', (K, w, S, g) => { K.clipByNorm(g, n, 1e3); w.set(g); }],
+      ['clipByNorm (zero gradient)', (K, w, S, g) => { g.fill(0); K.clipByNorm(g, n, 1); w.set(g); }],
+    ];
+    for (const [name, step] of cases) {
+      const run = (K) => {
+        const rng = makeRng(name);
+        const w = rng.randn(n);
+        const S = { a: name === 'adagrad' ? new Float32Array(n).fill(0.1) : new Float32Array(n), b: new Float32Array(n), c: new Float32Array(n) };
+        for (let s = 1; s <= 3; s++) step(K, w, S, rng.randn(n), s);
+        return { w, ...S };
+      };
+      compareTrees(t, run(native), run(js), `${name} n=${n}`);
+    }
   }
 });
 
