@@ -1,0 +1,51 @@
+// The main job: `cnn-node train` on the bundled sample (1 epoch) must learn, and write the model
+// and a report with its plots; evaluate / predict load the saved model; bad flags exit 2.
+'use strict';
+const t = require('tap');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli', 'main.js');
+const run = (args) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 240000 });
+
+t.test('train on the bundled sample, then evaluate and predict', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-cli-'));
+  const r = run(['train', '--epochs', '1', '--out', out, '--seed', '3', '--quiet']);
+  t.equal(r.status, 0, r.stderr);
+  const m = /Test accuracy: ([0-9.]+)/.exec(r.stdout);
+  t.ok(m, 'prints the test accuracy');
+  const acc = Number(m && m[1]);
+  t.ok(acc > 0.7, `test accuracy ${acc} beats the 0.70 floor after one epoch`);
+  t.match(r.stdout, /Training throughput: \d+ images\/s/);
+  t.match(r.stdout, /Ankle boot/, 'confusion matrix with class names');
+  t.match(r.stdout, /Report: .*report\.html/);
+  const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  t.match(html, /<svg/, 'report holds inline SVG');
+  t.ok((html.match(/<svg/g) || []).length >= 3, 'curves, heat map and filters');
+  t.match(html, /T-shirt\/top/);
+  t.ok(fs.existsSync(path.join(out, 'model', 'model.json')), 'model saved');
+
+  const e = run(['evaluate', '--model-dir', path.join(out, 'model')]);
+  t.equal(e.status, 0, e.stderr);
+  const em = /Test accuracy: ([0-9.]+)/.exec(e.stdout);
+  t.ok(em && Math.abs(Number(em[1]) - acc) < 1e-9, `evaluate reproduces the accuracy: ${em && em[1]}`);
+
+  const p = run(['predict', '--model-dir', path.join(out, 'model'), '--images', path.join(root, 'data', 'fashion-mnist-sample', 't10k-images-idx3-ubyte.gz'), '--count', '3']);
+  t.equal(p.status, 0, p.stderr);
+  t.equal(p.stdout.trim().split('\n').length, 3);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+t.test('bad flags get a usage message and exit code 2', async (t) => {
+  for (const args of [['train', '--epochs', '0'], ['train', '--bogus'], ['fly'], [], ['train', '--model', 'nope'], ['train', '--backend', 'gpu'], ['evaluate']]) {
+    const r = run(args);
+    t.equal(r.status, 2, `${args.join(' ')} -> exit 2`);
+    t.match(r.stderr, /Usage: cnn-node/);
+  }
+  const missing = run(['train', '--data', '/nonexistent-dir', '--epochs', '1']);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /nonexistent-dir/);
+});
