@@ -116,7 +116,7 @@ const EXACT = new Set(['argmax', 'seeded', 'rngAfter']);
 const NETWORKS = [
   {
     name: 'conv-bn-maxpool-conv-dropout-flatten-dense(softmax), CCE + smoothing, Adam',
-    input: [8, 8, 2], n: 6, classes: 5, sparse: false,
+    input: [8, 8, 2], n: 6, sizes: [6, 3, 6, 1, 4], classes: 5, sparse: false,
     layers: [{ conv: 4, k: [3, 3], pad: Padding.Same, act: Act.Relu }, { bn: true, momentum: 0.9 }, { maxpool: [2, 2] },
              { conv: 3, k: [3, 3], act: Act.Tanh }, { dropout: 0.25 }, { flatten: true }, { dense: 5, act: Act.Softmax }],
     rest: { loss: LossKind.CategoricalCrossentropy, labelSmoothing: 0.1, opt: { kind: OptimizerKind.Adam, beta1: 0.9, beta2: 0.999, eps: 1e-7 }, seed: 1234 },
@@ -141,7 +141,7 @@ const NETWORKS = [
   },
   {
     name: 'dense on (1,1,F) with bn and dropout, MSE, AdamW + clipvalue',
-    input: [1, 1, 10], n: 8, classes: 3, regression: true,
+    input: [1, 1, 10], n: 8, sizes: [8, 8, 2, 9, 5], classes: 3, regression: true,
     layers: [{ dense: 16, act: Act.Gelu }, { bn: true, momentum: 0.8 }, { dropout: 0.2 }, { dense: 8, act: Act.Swish }, { dense: 3 }],
     rest: { loss: LossKind.MeanSquaredError, opt: { kind: OptimizerKind.AdamW, beta1: 0.9, beta2: 0.99, eps: 1e-7, weightDecay: 0.01, clipValue: 0.1 }, seed: 77 },
     lr: 0.01,
@@ -164,25 +164,26 @@ async function trainNetwork(K, cfg, async = false) {
   const slots = new Float32Array(slotCount);
   if (spec.opt.kind === OptimizerKind.Adagrad) slots.fill(0.1); // TF.js initialAccumulatorValue
   const net = K.createNetwork(spec, params, slots);
-  const batches = [0, 1, 2, 3, 4].map(() => netData(cfg, rng));
+  // Batch sizes may change between steps (cfg.sizes): buffers sized for one n must serve another.
+  const batches = (cfg.sizes ?? [cfg.n, cfg.n, cfg.n, cfg.n, cfg.n]).map((n) => netData(cfg, rng, n));
   const losses = [];
   for (let step = 1; step <= 5; step++) {
-    const { x, y, sw } = batches[step - 1];
-    losses.push(async ? await net.trainStepAsync(x, y, sw, cfg.n, cfg.lr, step) : net.trainStep(x, y, sw, cfg.n, cfg.lr, step));
+    const { x, y, sw, n } = batches[step - 1];
+    losses.push(async ? await net.trainStepAsync(x, y, sw, n, cfg.lr, step) : net.trainStep(x, y, sw, n, cfg.lr, step));
   }
-  const output = nanArray(cfg.n * net.outSize);
+  const output = nanArray(batches[4].n * net.outSize);
   net.getOutput(output);
   const grads = new Float32Array(paramCount);
   net.getGrads(grads);
-  const { x, y, sw } = batches[0];
-  const fbLoss = net.forwardBackward(x, y, sw, cfg.n);
+  const { x, y, sw, n } = batches[0];
+  const fbLoss = net.forwardBackward(x, y, sw, n);
   const fbGrads = new Float32Array(paramCount);
   net.getGrads(fbGrads);
-  const predicted = nanArray(cfg.n * net.outSize);
-  if (async) await net.predictAsync(predicted, x, cfg.n);
-  else net.predict(predicted, x, cfg.n);
-  const evaluated = nanArray(cfg.n * net.outSize);
-  const evalLoss = net.evaluate(evaluated, x, y, sw, cfg.n);
+  const predicted = nanArray(n * net.outSize);
+  if (async) await net.predictAsync(predicted, x, n);
+  else net.predict(predicted, x, n);
+  const evaluated = nanArray(n * net.outSize);
+  const evalLoss = net.evaluate(evaluated, x, y, sw, n);
   const sizes = Int32Array.of(net.inSize, net.outSize, net.paramCount, net.slotCount);
   net.dispose();
   // Only the trainable ranges of a gradient buffer are meaningful.

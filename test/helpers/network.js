@@ -86,19 +86,20 @@ function initParams(spec, paramCount, rng) {
   return p;
 }
 
-function netData(cfg, rng) {
+/** A random batch of n samples (default cfg.n) with labels of the kind cfg asks for. */
+function netData(cfg, rng, n = cfg.n) {
   const inSize = cfg.input[0] * cfg.input[1] * cfg.input[2];
-  const x = rng.randn(cfg.n * inSize);
+  const x = rng.randn(n * inSize);
   let y;
-  if (cfg.sparse) y = Int32Array.from({ length: cfg.n }, () => rng.int(0, cfg.classes - 1));
-  else if (cfg.regression) y = rng.randn(cfg.n * cfg.classes);
-  else if (cfg.multiLabel) y = rng.randInts(cfg.n * cfg.classes, 0, 1);
+  if (cfg.sparse) y = Int32Array.from({ length: n }, () => rng.int(0, cfg.classes - 1));
+  else if (cfg.regression) y = rng.randn(n * cfg.classes);
+  else if (cfg.multiLabel) y = rng.randInts(n * cfg.classes, 0, 1);
   else {
-    y = new Float32Array(cfg.n * cfg.classes);
-    for (let i = 0; i < cfg.n; i++) y[i * cfg.classes + rng.int(0, cfg.classes - 1)] = 1;
+    y = new Float32Array(n * cfg.classes);
+    for (let i = 0; i < n; i++) y[i * cfg.classes + rng.int(0, cfg.classes - 1)] = 1;
   }
-  const sw = cfg.sw ? rng.rand(cfg.n, 0.5, 1.5) : null;
-  return { x, y, sw };
+  const sw = cfg.sw ? rng.rand(n, 0.5, 1.5) : null;
+  return { x, y, sw, n };
 }
 
 module.exports = { buildSpec, initParams, netData };
