@@ -184,7 +184,7 @@ const RUNNERS = {
     if (paramCount !== f.params0.length) throw new Error(`spec has ${paramCount} params, fixture ${f.params0.length}`);
     const params = Float32Array.from(f.params0);
     const trainable = spec.vars.filter((v) => v.trainable).reduce((s, v) => s + v.size, 0);
-    const slots = new Float32Array(trainable * K.optimizerSlotCount(spec.opt.kind));
+    const slots = new Float32Array(trainable * K.optimizerSlotCount(spec.opt.kind)).fill(opt.initialAccumulator ?? 0);
     const net = K.createNetwork(spec, params, slots);
     const inSize = f.x.length / c.steps;
     const ySize = f.y.length / c.steps;
