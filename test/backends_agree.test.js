@@ -132,8 +132,8 @@ const NETWORKS = [
     lr: 0.005,
   },
   {
-    name: 'dilated conv-activation-gmp-dropout-dense(sigmoid), BCE, Nesterov momentum + clipnorm',
-    input: [7, 7, 2], n: 4, classes: 3, multiLabel: true,
+    name: 'dilated conv (frozen)-activation-gmp-dropout-dense(sigmoid), BCE, Nesterov momentum + clipnorm',
+    input: [7, 7, 2], n: 4, classes: 3, multiLabel: true, frozen: [0],
     layers: [{ conv: 5, k: [3, 3], d: [2, 2], pad: Padding.Same, bias: false }, { act: Act.LeakyRelu, alpha: 0.2 },
              { gmp: true }, { dropout: 0.4 }, { dense: 3, act: Act.Sigmoid }],
     rest: { loss: LossKind.BinaryCrossentropy, opt: { kind: OptimizerKind.Momentum, momentum: 0.9, nesterov: true, clipNorm: 0.5 }, seed: 5 },
@@ -159,7 +159,9 @@ const NETWORKS = [
 async function trainNetwork(K, cfg, async = false) {
   const rng = makeRng(cfg.name);
   const { spec, paramCount } = buildSpec(cfg.input, cfg.layers, cfg.rest);
+  for (const i of cfg.frozen ?? []) spec.vars[i].trainable = false; // a frozen layer: no gradient, no update
   const params = initParams(spec, paramCount, rng);
+  const params0 = params.slice();
   const slotCount = spec.vars.filter((v) => v.trainable).reduce((s, v) => s + v.size, 0) * K.optimizerSlotCount(spec.opt.kind);
   const slots = new Float32Array(slotCount);
   if (spec.opt.kind === OptimizerKind.Adagrad) slots.fill(0.1); // TF.js initialAccumulatorValue
@@ -192,7 +194,11 @@ async function trainNetwork(K, cfg, async = false) {
     for (const v of spec.vars) if (v.trainable) m.set(g.subarray(v.offset, v.offset + v.size), v.offset);
     return m;
   };
-  return { losses: Float32Array.from(losses), params, slots, output, grads: mask(grads), fbLoss, fbGrads: mask(fbGrads),
+  const frozenMoved = (cfg.frozen ?? []).some((i) => {
+    const v = spec.vars[i];
+    return params.subarray(v.offset, v.offset + v.size).some((x, j) => x !== params0[v.offset + j]);
+  });
+  return { losses: Float32Array.from(losses), params, slots, frozenMoved: frozenMoved ? 1 : 0, output, grads: mask(grads), fbLoss, fbGrads: mask(fbGrads),
            predicted, evaluated, evalLoss, sizes, expectedSizes: Int32Array.of(net.inSize, net.outSize, paramCount, slotCount) };
 }
 
@@ -408,6 +414,8 @@ t.test('native vs js: whole networks, 5 training steps', { skip }, async (t) => 
       t.comment(`losses js     ${Array.from(a.losses, (v) => v.toFixed(6)).join(' ')}`);
       t.comment(`losses native ${Array.from(b.losses, (v) => v.toFixed(6)).join(' ')}`);
       t.ok(a.losses.every(Number.isFinite), 'losses are finite');
+      t.equal(a.frozenMoved, 0, 'js: frozen variables unchanged');
+      t.equal(b.frozenMoved, 0, 'native: frozen variables unchanged');
       const { sizes, expectedSizes, slots, ...rest } = a; // eslint-disable-line no-unused-vars
       compareTrees(t, b, rest, '');
       // Adam's v and RMSprop's ms are squared gradients: twice the gradients' relative drift.
