@@ -416,6 +416,100 @@ t.test('other dialects: legacy config array, positional Keras 3 names, strict', 
   t.equal(topologyOnly.layers.length, 6, 'a topology without weights loads (initial weights)');
 });
 
+t.test('quantized weights (uint8, uint16, float16) are dequantized', async (t) => {
+  const m = poolsModel();
+  setDistinctWeights(m, 6);
+  const art = await artifactsOf(m);
+  // Re-store the first three weights quantized, as tensorflowjs_converter --quantize_* does.
+  const floats = new Float32Array(art.weightData);
+  const parts = [];
+  const specs = [];
+  const expect = new Map();
+  let off = 0;
+  art.weightSpecs.forEach((spec, i) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const v = floats.subarray(off, off + n);
+    off += n;
+    if (i === 0 || i === 1) {
+      const dtype = i === 0 ? 'uint8' : 'uint16';
+      const levels = i === 0 ? 255 : 65535;
+      const min = Math.min(...v), max = Math.max(...v);
+      const scale = (max - min) / levels;
+      const q = (i === 0 ? Uint8Array : Uint16Array).from(v, (x) => Math.round((x - min) / scale));
+      parts.push(Buffer.from(q.buffer));
+      specs.push({ ...spec, quantization: { dtype, scale, min } });
+      expect.set(spec.name, Float32Array.from(q, (x) => x * scale + min));
+    } else if (i === 2) {
+      // float16 of values exactly representable in half precision.
+      const half = new Uint16Array(n);
+      const want = new Float32Array(n);
+      for (let k = 0; k < n; k++) {
+        const e = Math.round(v[k] * 64) / 64;
+        want[k] = e;
+        const sign = e < 0 ? 0x8000 : 0;
+        const a = Math.abs(e);
+        if (a === 0) { half[k] = sign; continue; }
+        const exp = Math.floor(Math.log2(a));
+        half[k] = sign | ((exp + 15) << 10) | Math.round((a / 2 ** exp - 1) * 1024);
+      }
+      parts.push(Buffer.from(half.buffer));
+      specs.push({ ...spec, quantization: { dtype: 'float16' } });
+      expect.set(spec.name, want);
+    } else {
+      parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      specs.push(spec);
+    }
+  });
+  const data = Buffer.concat(parts);
+  const back = await loadLayersModel(io.fromMemory({ ...art, weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.length) }));
+  const got = new Map(back.namedWeights().map((w) => [w.name, w.tensor.dataSync()]));
+  for (const [name, want] of expect) t.ok(maxDiff(got.get(name), want) < 1e-6, `${name} dequantized`);
+});
+
+t.test('a save killed at any moment leaves a folder that loads as the old or the new model', async (t) => {
+  const { spawn } = require('child_process');
+  // Same architecture (a checkpoint overwritten during training), 0.4M weights so writes take a while.
+  const build = `
+    const cnn = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const build = (k) => {
+      const m = cnn.sequential({ layers: [cnn.layers.dense({ inputShape: [1000], units: 400, activation: 'relu', name: 'a' }), cnn.layers.dense({ units: 10, name: 'b' })] });
+      m.build();
+      m.setWeights(m.getWeights().map((w) => {
+        const v = new Float32Array(w.size);
+        for (let i = 0; i < v.length; i++) v[i] = Math.sin(i * k) * 0.05;
+        return cnn.tensor(v, w.shape);
+      }));
+      return m;
+    };`;
+  const dir = tmpDir();
+  const make = new Function('require', `${build}; return build;`)(require);
+  const a = make(1.3);
+  const b = make(2.7);
+  const x = input([2, 1000], 4);
+  const ya = a.predict(x).dataSync();
+  const yb = b.predict(x).dataSync();
+  const child = `${build}
+    const m = build(2.7);
+    process.stdout.write('ready\\n');
+    (async () => { for (;;) await m.save(${JSON.stringify(`file://${dir}`)}); })();`;
+  const seen = new Set();
+  for (let round = 0; round < 4; round++) {
+    await a.save(`file://${dir}`);
+    const p = spawn(process.execPath, ['-e', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => p.stdout.once('data', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5 + 25 * round));
+    p.kill('SIGKILL');
+    await new Promise((resolve) => p.once('exit', resolve));
+    const m = await loadLayersModel(dir);
+    const y = m.predict(x).dataSync();
+    const which = maxDiff(y, ya) === 0 ? 'old' : maxDiff(y, yb) === 0 ? 'new' : 'mixed';
+    t.not(which, 'mixed', `round ${round}: loads as the ${which} model`);
+    seen.add(which);
+  }
+  t.ok(seen.size >= 1, `states seen: ${[...seen].join(', ')}`);
+  t.same(fs.readdirSync(dir).filter((f) => !f.endsWith('.tmp')).sort(), ['model.json', 'weights.bin'], 'only temporary files can be left behind');
+});
+
 // ---- hostile and broken input ---------------------------------------------------------------------------
 
 /** Writes a model folder from a small saved model, applying edit(json, dir) first. */

@@ -12,7 +12,6 @@ import { artifactsFromBuffer, artifactsToBuffer, fromMemory, withSaveHandler } f
 import { modelToOnnx, saveOnnx } from './onnx';
 import type { OnnxExportOptions } from './onnx';
 import type { IOHandler, LoadOptions, ModelArtifacts, SaveConfig, SaveResult } from './types';
-import { decodeWeights, encodeWeights } from './weights';
 
 export type {
   IOHandler, LoadOptions, ModelArtifacts, ModelArtifactsInfo, ModelJSON, SaveConfig, SaveResult, TrainingConfig,
@@ -80,8 +79,6 @@ export const io = {
   toBuffer,
   artifactsToBuffer,
   artifactsFromBuffer,
-  encodeWeights,
-  decodeWeights,
 };
 
 // ---------------------------------------------------------------- ONNX methods on Sequential
