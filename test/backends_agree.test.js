@@ -276,6 +276,39 @@ t.test('native vs js: sgemm, every transpose and edge', { skip }, async (t) => {
   }
 });
 
+t.test('sgemm: beta = 0 never reads C (NaN stays out), K = 0 scales C, empty shapes are no-ops', async (t) => {
+  const { GemmKernel } = requireDist('backend/types');
+  const rng = makeRng('sgemm contract');
+  const [M, N, Kd] = [13, 37, 21];
+  const A = rng.randn(M * Kd);
+  const B = rng.randn(Kd * N);
+  const ref = new Float32Array(M * N);
+  js.sgemmNaive(false, false, M, N, Kd, 1, A, Kd, B, N, 0, ref, N);
+  const runs = [['js sgemm', js, 'sgemm'], ['js sgemmNaive', js, 'sgemmNaive']];
+  if (!skip) {
+    runs.push(['native sgemmNaive', native, 'sgemmNaive']);
+    for (const k of [GemmKernel.Avx2Fma, GemmKernel.Portable, GemmKernel.Naive]) runs.push([`native sgemm ${GemmKernel[k]}`, native, 'sgemm', k]);
+  }
+  const kernel0 = skip ? 0 : native.gemmKernel();
+  try {
+    for (const [label, K, fn, k] of runs) {
+      if (k !== undefined && !K.setGemmKernel(k)) continue;
+      const C = new Float32Array(M * N).fill(NaN);
+      K[fn](false, false, M, N, Kd, 1, A, Kd, B, N, 0, C, N);
+      assertClose(t, C, ref, `${label}: beta 0 over a NaN-filled C`, { rtol: RTOL });
+      const C2 = Float32Array.from(ref);
+      K[fn](false, false, M, N, 0, 1, A, Kd, B, N, 0.5, C2, N);
+      assertClose(t, C2, ref.map((v) => v * 0.5), `${label}: K = 0 gives beta * C`, { rtol: 1e-7 });
+      const C3 = Float32Array.from(ref);
+      K[fn](false, false, 0, N, Kd, 1, A, Kd, B, N, 0, C3, N);
+      K[fn](false, false, M, 0, Kd, 1, A, Kd, B, N, 0, C3, N);
+      t.same(C3, ref, `${label}: M = 0 and N = 0 leave C alone`);
+    }
+  } finally {
+    if (!skip) native.setGemmKernel(kernel0);
+  }
+});
+
 t.test('native vs js: optimizers and clipping, 3 steps', { skip }, async (t) => {
   // n = 70001 reaches the native thread pool (chunks of at least 2^15 elements).
   const BIG = new Set(['adam', 'rmsprop centered momentum', 'adagrad', 'nesterov', 'clipByNorm (clips)']);
