@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Writes dist/index.mjs (and its types) re-exporting the CommonJS build by name, so that
-// `import * as tf from 'cnn-node'` and `require('cnn-node')` share one module instance.
+// After tsc: writes dist/index.mjs (and its types) re-exporting the CommonJS build by name, so that
+// `import * as tf from 'cnn-node'` and `require('cnn-node')` share one module instance; and copies
+// the non-TypeScript assets dist/ needs (the ONNX schema).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -16,3 +17,6 @@ const lines = [
 ];
 fs.writeFileSync(path.join(dist, 'index.mjs'), lines.join('\n'));
 fs.writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js';\nimport * as cjs from './index.js';\nexport default cjs;\n");
+
+fs.mkdirSync(path.join(dist, 'io', 'onnx'), { recursive: true });
+fs.copyFileSync(path.join(__dirname, '..', 'lib', 'io', 'onnx', 'onnx.proto'), path.join(dist, 'io', 'onnx', 'onnx.proto'));

@@ -16,11 +16,8 @@ import { fromPythonic, isPlainObject, toSnakeCase } from './keras_json';
 import type { TrainingConfig } from './types';
 import type { DecodedWeight, NamedWeight } from './weights';
 
-/** The compiled state Sequential keeps private (read only here, for serialisation). */
-interface CompiledView { loss: LossConfig; metrics: Metric[]; optimizer: Optimizer }
-
-function compiledOf(model: Sequential): CompiledView | undefined {
-  return (model as unknown as { compiled?: CompiledView }).compiled;
+function compiledOf(model: Sequential): { loss: LossConfig; metrics: Metric[]; optimizer: Optimizer } | undefined {
+  return model.compileConfig;
 }
 
 const SLOT_NAMES: Record<OptimizerKind, string[]> = {

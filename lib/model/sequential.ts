@@ -17,6 +17,7 @@ import { Metric, metricSum, resolveMetrics } from './metrics';
 import { getOptimizer, Optimizer, OptimizerIdentifier, slotInitialValue } from './optimizers';
 import { ProgressBar } from './progress';
 import { Act } from '../backend/types';
+import type { SaveResult } from '../io/types';
 
 export interface SequentialArgs {
   layers?: Layer[];
@@ -263,6 +264,12 @@ export class Sequential implements CallbackModel {
 
   get optimizer(): Optimizer | undefined {
     return this.compiled?.optimizer;
+  }
+
+  /** What compile() was given, resolved (undefined before compile). */
+  get compileConfig(): { optimizer: Optimizer; loss: LossConfig; metrics: Metric[] } | undefined {
+    const c = this.compiled;
+    return c && { optimizer: c.optimizer, loss: c.loss, metrics: c.metrics };
   }
 
   /** The compiled optimizer's learning rate (callbacks change it). */
@@ -772,8 +779,12 @@ export class Sequential implements CallbackModel {
     this.compiled.iterations = checkNonNegInt(iterations, 'setOptimizerState', 'iterations');
   }
 
-  /** Saves the model; implemented by the io module (see io/). */
-  async save(handlerOrUrl: unknown, config?: unknown): Promise<unknown> {
+  /**
+   * Saves the model in the TF.js layers-model format: 'file://DIR' (or a folder path) writes
+   * DIR/model.json + DIR/weights.bin atomically; a handler from io.withSaveHandler gets the artifacts.
+   * config.includeOptimizer also stores the optimizer state. See lib/io/.
+   */
+  async save(handlerOrUrl: unknown, config?: { includeOptimizer?: boolean }): Promise<SaveResult> {
     this.checkUsable('save');
     const io = await import('../io');
     return io.saveModel(this, handlerOrUrl, config);

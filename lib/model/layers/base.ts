@@ -29,12 +29,17 @@ export interface WeightSpec {
 
 const nameCounters = new Map<string, number>();
 
+/** TF.js's rule: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d', 'ReLU' -> 're_lu'. */
+export function snakeCase(s: string): string {
+  const words = s.replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2');
+  return words.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
 /** TF.js-style unique names: conv2d_Conv2D1, dense_Dense2 ... */
 export function autoName(className: string): string {
   const n = (nameCounters.get(className) ?? 0) + 1;
   nameCounters.set(className, n);
-  const snake = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
-  return `${snake}_${className}${n}`;
+  return `${snakeCase(className)}_${className}${n}`;
 }
 
 /** A per-sample shape as the engine's [H, W, C]. */
