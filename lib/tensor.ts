@@ -100,6 +100,28 @@ export class Tensor<D extends DType = DType> {
     return new Tensor(this.values.slice() as DataFor<D>, s, this.dtype);
   }
 
+  /**
+   * TF.js-style slice: begin / size per axis (size -1 = to the end). Only the first axis may be
+   * narrowed; the others must be taken whole. Returns a copy.
+   */
+  slice(begin: number | number[], size?: number | number[]): Tensor<D> {
+    const b = Array.isArray(begin) ? begin : [begin];
+    const sz = size === undefined ? [] : Array.isArray(size) ? size : [size];
+    for (let i = 1; i < this.rank; i++) {
+      const bi = b[i] ?? 0;
+      const si = sz[i] ?? -1;
+      if (bi !== 0 || (si !== -1 && si !== this.shape[i])) {
+        throw new Error(`slice: only the first axis can be narrowed (axis ${i} asked for begin ${bi}, size ${si})`);
+      }
+    }
+    const b0 = b[0] ?? 0;
+    const n0 = sz[0] === undefined || sz[0] === -1 ? this.shape[0] - b0 : sz[0];
+    if (!Number.isInteger(b0) || !Number.isInteger(n0) || b0 < 0 || n0 < 0 || b0 + n0 > this.shape[0]) {
+      throw new RangeError(`slice: rows [${b0}, ${b0 + n0}) are outside [0, ${this.shape[0]})`);
+    }
+    return this.sliceRows(b0, n0);
+  }
+
   /** Rows [begin, begin + count) along the first axis (a copy). */
   sliceRows(begin: number, count: number): Tensor<D> {
     const row = this.shape.length ? this.size / this.shape[0] : 1;
