@@ -60,8 +60,8 @@ function chebEval(c: Float64Array, y: number): number {
 
 const U_MAX = X_SPLIT * X_SPLIT;
 const S_MAX = 1 / U_MAX;
-export const CHEB_P = chebFit(erfOverXSeries, 0, U_MAX, 24);
-export const CHEB_Q = chebFit(erfcTailFraction, 0, S_MAX, 18);
+const CHEB_P = chebFit(erfOverXSeries, 0, U_MAX, 24);
+const CHEB_Q = chebFit(erfcTailFraction, 0, S_MAX, 18);
 
 /** erfc(x) for x > 3 (no cancellation). */
 function erfcTail(x: number): number {
@@ -86,13 +86,3 @@ export function erfc(x: number): number {
   const t = ax > 27 ? 0 : erfcTail(ax);
   return x > 0 ? t : 2 - t;
 }
-
-/** Slow reference formulas, exported for the tests. */
-export const erfReference = {
-  erf(x: number): number {
-    const ax = Math.abs(x);
-    if (ax <= X_SPLIT) return x * erfOverXSeries(x * x);
-    const r = 1 - (Math.exp(-x * x) / ax) * erfcTailFraction(1 / (x * x));
-    return x > 0 ? r : -r;
-  },
-};
