@@ -2,7 +2,7 @@
 // Built and run by bench/gemm/run.sh against the kernel sources directly (no Node).
 //
 //   gemm_bench [--reps N] [--threads 1,2] [--json FILE] [--quick] [--shape MxKxN[:TT]]...
-//              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu]
+//              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu] [--kernel avx2|portable|naive]
 //
 // Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
 // TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS alternately, call by
@@ -183,10 +183,16 @@ void print_row(const Row& r) {
 }
 
 // Sweeps mc x kc on the given shapes (single and multi threaded) and prints GFLOPS per setting.
+// The block sizes of the kernel in use (the bench may change them; the library never does).
+cnn::gemm::Blocking& active_blocking() {
+  return cnn::sgemm_active_kernel() == cnn::GemmKernel::Portable ? cnn::gemm::kPortableKernel.blk
+                                                                 : cnn::gemm::kAvx2FmaKernel.blk;
+}
+
 void tune(const std::vector<Shape>& shapes, const std::vector<int>& threads, int reps) {
-  const int mcs[] = {72, 96, 120, 144, 168, 192, 240, 288};
-  const int kcs[] = {128, 192, 256, 320, 384, 512};
-  cnn::gemm::Blocking& bl = cnn::gemm::kAvx2FmaKernel.blk;
+  const int mcs[] = {72, 96, 144, 192, 240, 288, 384};
+  const int kcs[] = {192, 256, 320, 384, 512, 640, 768};
+  cnn::gemm::Blocking& bl = active_blocking();
   const cnn::gemm::Blocking saved = bl;
   for (const Shape& s : shapes) {
     Operands o(s);
@@ -221,7 +227,7 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   const char* json = nullptr;
   bool quick = false, do_tune = false;
-  cnn::gemm::Blocking& bl = cnn::gemm::kAvx2FmaKernel.blk;
+  int mc = 0, kc = 0, nc = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -237,9 +243,20 @@ int main(int argc, char** argv) {
     else if (a == "--quick") quick = true;
     else if (a == "--clock") g_cpu_clock = std::string(next()) == "cpu";
     else if (a == "--tune") do_tune = true;
-    else if (a == "--mc") bl.mc = std::atoi(next());
-    else if (a == "--kc") bl.kc = std::atoi(next());
-    else if (a == "--nc") bl.nc = std::atoi(next());
+    else if (a == "--kernel") {
+      const std::string kname = next();
+      const cnn::GemmKernel kk = kname == "portable" ? cnn::GemmKernel::Portable
+                                 : kname == "naive"  ? cnn::GemmKernel::Naive
+                                 : kname == "avx2"   ? cnn::GemmKernel::Avx2Fma
+                                                     : cnn::GemmKernel::Auto;
+      if (!cnn::sgemm_set_kernel(kk)) {
+        std::fprintf(stderr, "kernel %s is not available on this CPU\n", kname.c_str());
+        return 2;
+      }
+    }
+    else if (a == "--mc") mc = std::atoi(next());
+    else if (a == "--kc") kc = std::atoi(next());
+    else if (a == "--nc") nc = std::atoi(next());
     else if (a == "--shape") {
       Shape s{};
       if (!parse_shape(next(), s)) {
@@ -252,6 +269,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  cnn::gemm::Blocking& bl = active_blocking();
+  if (mc > 0) bl.mc = (mc + bl.mr - 1) / bl.mr * bl.mr;
+  if (kc > 0) bl.kc = kc;
+  if (nc > 0) bl.nc = (nc + bl.nr - 1) / bl.nr * bl.nr;
   if (shapes.empty()) {
     shapes = {{512, 512, 512, false, false},   {1024, 1024, 1024, false, false},
               {12544, 800, 64, false, false},  {3136, 64, 800, false, false},

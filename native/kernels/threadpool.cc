@@ -1,9 +1,12 @@
 // The shared thread pool: one std::thread per extra worker, each with its own job slot.
 //
-// parallel_for takes the pool with a try-lock (busy_). The caller hands chunk w (w >= 1) to worker w
-// through that worker's slot, runs chunk 0 itself, then waits for the others. A second thread
-// (another Node worker, or a nested call from inside a chunk) that finds the pool busy runs its
-// whole range serially instead of waiting, so nothing can deadlock.
+// parallel_for takes the pool with a try-lock (busy_), posts the job to as many workers as there
+// are chunks beyond the first, and starts claiming chunks itself from the job's counter; so does
+// every worker that picks the job up. When the caller runs out of chunks it takes back the posts
+// no worker has picked up yet and waits only for chunks already running: a worker the OS has not
+// scheduled in time (the machine is busy) costs nothing but its share of the parallelism.
+// A second thread (another Node worker, or a nested call from inside a chunk) that finds the pool
+// busy runs its whole range serially instead of waiting, so nothing can deadlock.
 // Idle workers spin for a few tens of microseconds (kernels come in quick succession), then sleep
 // on their slot's condition variable. The pool is created on first use and never destroyed: at
 // process exit the sleeping workers simply end with the process, so exit cannot hang on a join.
@@ -40,17 +43,21 @@ struct Job {
   const ChunkFn* fn;
   int64_t n;
   int chunks;
-  std::atomic<int> pending;  // worker chunks not yet finished
+  std::atomic<int> next{0};  // the next chunk to claim
+  std::atomic<int> pending;  // workers holding the job (picked up and not finished)
   std::mutex err_mu;
   std::exception_ptr err;
 
-  void run_chunk(int w) noexcept {
-    const int64_t b = n * w / chunks, e = n * (w + 1) / chunks;
-    try {
-      (*fn)(b, e, w);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(err_mu);
-      if (!err) err = std::current_exception();
+  // Claims and runs chunks until none are left; w is the calling thread's worker id.
+  void run(int w) noexcept {
+    for (int c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+      const int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+      try {
+        (*fn)(b, e, w);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(err_mu);
+        if (!err) err = std::current_exception();
+      }
     }
   }
 };
@@ -100,9 +107,15 @@ class Pool {
     job.fn = &fn;
     job.n = n;
     job.chunks = (int)std::min<int64_t>(want, (int64_t)workers_.size() + 1);
-    job.pending.store(job.chunks - 1, std::memory_order_relaxed);
-    for (int w = 1; w < job.chunks; ++w) workers_[w - 1]->post(&job);
-    job.run_chunk(0);
+    const int helpers = job.chunks - 1;
+    job.pending.store(helpers, std::memory_order_relaxed);
+    for (int w = 0; w < helpers; ++w) workers_[w]->post(&job);
+    job.run(0);
+    for (int w = 0; w < helpers; ++w) {  // take back the posts nobody picked up
+      Job* expected = &job;
+      if (workers_[w]->job.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel))
+        job.pending.fetch_sub(1, std::memory_order_relaxed);
+    }
     wait_done(job);
     if (job.err) std::rethrow_exception(job.err);
   }
@@ -147,16 +160,15 @@ class Pool {
 
   void worker_loop(Worker* w, int id) {
     for (;;) {
-      Job* j = nullptr;
-      spin_until([&] { return (j = w->job.load(std::memory_order_acquire)) != nullptr; });
-      if (!j) {
+      auto posted = [&] { return w->job.load(std::memory_order_acquire) != nullptr; };
+      if (!spin_until(posted)) {
         std::unique_lock<std::mutex> lk(w->mu);
-        w->cv.wait(lk, [&] { return w->stop || w->job.load(std::memory_order_acquire) != nullptr; });
+        w->cv.wait(lk, [&] { return w->stop || posted(); });
         if (w->stop) return;
-        j = w->job.load(std::memory_order_acquire);
       }
-      w->job.store(nullptr, std::memory_order_relaxed);
-      j->run_chunk(id);
+      Job* j = w->job.exchange(nullptr, std::memory_order_acq_rel);
+      if (!j) continue;  // the caller took it back: it had already run every chunk
+      j->run(id);
       // After this decrement the caller may return and destroy *j: touch only pool state.
       if (j->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         { std::lock_guard<std::mutex> lk(done_mu_); }

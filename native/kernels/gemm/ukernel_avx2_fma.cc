@@ -163,28 +163,6 @@ CNN_AVX2 void pack_b_rows16(int kc, const float* B, int ldb, float* dst) {
     for (int j = 0; j < NR; ++j) dst[(size_t)p * NR + j] = B[(size_t)j * ldb + p];
 }
 
-// B micro-panels from rows of B (op(B) not transposed): row by row across all the micro-panels, so
-// each row is read as one contiguous run, while the same columns of a row PFD rows ahead are
-// prefetched (rows are usually on different pages, where the hardware prefetcher stops).
-#ifndef PFD
-#define PFD 1
-#endif
-CNN_AVX2 void pack_b_cols(int kc, int nc, const float* B, int ldb, float* dst) {
-  const int full = nc / NR * NR;
-  const size_t panel = (size_t)kc * NR;
-  for (int p = 0; p < kc; ++p) {
-    const float* b = B + (size_t)p * ldb;
-    const float* ahead = p + PFD < kc ? b + (size_t)PFD * ldb : b;
-    float* d = dst + (size_t)p * NR;
-    for (int j = 0; j < full; j += NR, d += panel) {
-      _mm_prefetch((const char*)(ahead + j), _MM_HINT_T0);
-      _mm256_store_ps(d, _mm256_loadu_ps(b + j));
-      _mm256_store_ps(d + 8, _mm256_loadu_ps(b + j + 8));
-    }
-    for (int x = 0; full < nc && x < NR; ++x) d[x] = full + x < nc ? b[full + x] : 0.f;
-  }
-}
-
 CNN_AVX2 void sgemm_pack_a_6_avx2(bool trans, int mc, int kc, const float* A, int lda, float* dst) {
   for (int i = 0; i < mc; i += MR, dst += (size_t)kc * MR) {
     if (!trans && mc - i >= MR)
@@ -195,25 +173,25 @@ CNN_AVX2 void sgemm_pack_a_6_avx2(bool trans, int mc, int kc, const float* A, in
 }
 
 CNN_AVX2 void sgemm_pack_b_16_avx2(bool trans, int kc, int nc, const float* B, int ldb, float* dst) {
-  if (!trans) return pack_b_cols(kc, nc, B, ldb, dst);
+  if (!trans) return pack_bn_block<NR>(kc, nc, B, ldb, dst);
   for (int j = 0; j < nc; j += NR, dst += (size_t)kc * NR) {
     if (nc - j >= NR)
       pack_b_rows16(kc, B + (size_t)j * ldb, ldb, dst);
     else
-      pack_b_panel<NR>(true, kc, nc - j, B + (size_t)j * ldb, ldb, dst);
+      pack_bt_panel<NR>(kc, nc - j, B + (size_t)j * ldb, ldb, dst);
   }
 }
 
 // Haswell-style sizes to start from; bench/gemm tunes them.
 KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", sgemm_ukernel_6x16_avx2_fma, sgemm_pack_a_6_avx2,
-                             sgemm_pack_b_16_avx2, {MR, NR, 168, 256, 4080}};
+                             sgemm_pack_b_16_avx2, {MR, NR, 144, 384, 4080}};
 
 }  // namespace cnn::gemm
 
 #else  // not x86: never selected (cpu_has_avx2_fma() is false)
 
 namespace cnn::gemm {
-KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", nullptr, nullptr, nullptr, {6, 16, 168, 256, 4080}};
+KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", nullptr, nullptr, nullptr, {6, 16, 144, 384, 4080}};
 }  // namespace cnn::gemm
 
 #endif
