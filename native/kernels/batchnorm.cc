@@ -15,15 +15,15 @@ constexpr int64_t kRowBlock = 256;     // rows per partial sum
 constexpr int64_t kParallelMin = 1 << 15;  // floats per parallel chunk, at least
 
 // Column sums of K quantities: out (K, C) in double. row_fn(acc, r) adds row r of each quantity
-// into acc (K, C) floats.
+// into acc (K, C), double so that a large common offset (inputs near 500) keeps its precision.
 template <int K, class RowFn>
 static void blocked_column_sums(double* out, int64_t rows, int C, RowFn row_fn) {
   const int64_t nblocks = (rows + kRowBlock - 1) / kRowBlock;
-  std::vector<float> partial((size_t)(nblocks * K * C), 0.f);  // (nblocks, K, C)
+  std::vector<double> partial((size_t)(nblocks * K * C), 0.0);  // (nblocks, K, C)
   const int64_t min_chunk = std::max<int64_t>(1, kParallelMin / (kRowBlock * C));
   parallel_for(nblocks, min_chunk, [&](int64_t b0, int64_t b1, int) {
     for (int64_t b = b0; b < b1; ++b) {
-      float* acc = partial.data() + b * K * C;
+      double* acc = partial.data() + b * K * C;
       const int64_t r1 = std::min(rows, (b + 1) * kRowBlock);
       for (int64_t r = b * kRowBlock; r < r1; ++r) row_fn(acc, r);
     }
@@ -47,13 +47,13 @@ void batchnorm_forward_train(float* out, float* xhat, float* mean, float* invstd
                              int64_t rows, int C, float momentum, float eps) {
   if (rows <= 0 || C <= 0) return;
   std::vector<double> sums((size_t)C);  // (C)
-  blocked_column_sums<1>(sums.data(), rows, C, [&](float* acc, int64_t r) {
+  blocked_column_sums<1>(sums.data(), rows, C, [&](double* acc, int64_t r) {
     const float* x = inp + r * C;
     for (int c = 0; c < C; ++c) acc[c] += x[c];
   });
   for (int c = 0; c < C; ++c) mean[c] = (float)(sums[c] / rows);
   // two-pass variance: sum (x - mean)^2, biased
-  blocked_column_sums<1>(sums.data(), rows, C, [&](float* acc, int64_t r) {
+  blocked_column_sums<1>(sums.data(), rows, C, [&](double* acc, int64_t r) {
     const float* x = inp + r * C;
     for (int c = 0; c < C; ++c) {
       const float d = x[c] - mean[c];
@@ -104,7 +104,7 @@ void batchnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
                         const float* invstd, const float* gamma, int64_t rows, int C) {
   if (rows <= 0 || C <= 0) return;
   std::vector<double> sums((size_t)2 * C);  // (2,C): sum dout, sum dout*xhat
-  blocked_column_sums<2>(sums.data(), rows, C, [&](float* acc, int64_t r) {
+  blocked_column_sums<2>(sums.data(), rows, C, [&](double* acc, int64_t r) {
     const float* dy = dout + r * C;
     const float* xh = xhat + r * C;
     for (int c = 0; c < C; ++c) {
