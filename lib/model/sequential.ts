@@ -96,6 +96,10 @@ interface Compiled {
 }
 
 const DEFAULT_PREDICT_BATCH = 256;
+/** Most parameters a model may have: 2^28 floats (1 GiB; the optimizer slots come on top). */
+export const MAX_PARAMS = 2 ** 28;
+/** Most values per sample of any layer's input or output (the engine indexes them with int32). */
+export const MAX_SAMPLE_SIZE = 2 ** 31 - 1;
 
 export class Sequential implements CallbackModel {
   readonly name: string;
@@ -149,15 +153,28 @@ export class Sequential implements CallbackModel {
     return this.params !== undefined;
   }
 
-  /** Infers every layer's output shape (throws on a mismatch, naming the layer). */
+  /**
+   * Infers every layer's output shape (throws on a mismatch, naming the layer). Also refuses, before
+   * anything is allocated, activations larger than the engine's int sizes and more parameters than
+   * MAX_PARAMS (a model file or a typo cannot make the model allocate gigabytes).
+   */
   private buildShapes(): void {
     let shape = this.layers[0].declaredInputShape!.slice();
+    checkSampleSize(shape, `layer ${this.layers[0].name}: inputShape ${shapeStr(shape)}`);
     this.inputShape = shape.slice();
+    let params = 0;
     for (const l of this.layers) {
       if (l !== this.layers[0] && l.declaredInputShape && l.declaredInputShape.join() !== shape.join() && !(l instanceof InputLayer)) {
         throw new Error(`layer ${l.name} declares inputShape ${shapeStr(l.declaredInputShape)} but receives ${shapeStr(shape)}`);
       }
       shape = l.build(shape);
+      checkSampleSize(shape, `layer ${l.name}: its output shape ${shapeStr(shape)}`);
+      for (const w of l.weightSpecs) {
+        params += w.shape.reduce((a, b) => a * b, 1);
+        if (!(params <= MAX_PARAMS)) {
+          throw new RangeError(`layer ${l.name}: weight ${w.name} of shape ${shapeStr(w.shape)} takes the model past ${MAX_PARAMS} parameters (the most supported)`);
+        }
+      }
     }
     this.outputShape = shape;
   }
@@ -839,6 +856,11 @@ export function sequential(args: SequentialArgs = {}): Sequential {
 }
 
 // ---------------------------------------------------------------- helpers
+
+function checkSampleSize(shape: number[], what: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (!(n <= MAX_SAMPLE_SIZE)) throw new RangeError(`${what} has ${n} values per sample, more than the ${MAX_SAMPLE_SIZE} supported`);
+}
 
 function checkFinite(v: ArrayLike<number>, fn: string, name: string): void {
   for (let i = 0; i < v.length; i++) {
