@@ -235,7 +235,7 @@ console.log(JSON.stringify({ backend, y: Array.from(y.dataSync() as Float32Array
   const tsc = require.resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
     '--strict', '--skipLibCheck', '--types', 'node', '--listFiles', '--outDir', 'out', 'esm.mts', 'cjs.cts'], { cwd: app, encoding: 'utf8' });
-  t.equal(r.status, 0, `tsc: ${r.stdout.split('\n').filter((l) => /error TS/.test(l)).join('\n')}`);
+  t.equal(r.status, 0, `tsc compiles both consumers ${r.stdout.split('\n').filter((l) => /error TS/.test(l)).join('\n')}`.trim());
   const listed = r.stdout.split('\n').map((l) => l.trim().split(path.sep).join('/'));
   t.ok(listed.some((l) => l.endsWith('node_modules/cnn-node/dist/index.d.mts')), 'the ESM consumer resolved dist/index.d.mts');
   t.ok(listed.some((l) => l.endsWith('node_modules/cnn-node/dist/index.d.ts')), 'the CJS consumer resolved dist/index.d.ts');
