@@ -28,8 +28,9 @@ export function nativeUnavailableMessage(): string {
   return (
     'cnn-node: the native addon could not be loaded, so the pure TypeScript backend is in use ' +
     '(same results, much slower). To get the native backend, build it: `npm rebuild cnn-node` ' +
-    '(needs python3, make and a C++17 compiler); if your npm blocks install scripts, add ' +
-    '"cnn-node" to "allowScripts" in your package.json and reinstall. Tried:\n  ' +
+    '(needs python3, make and a C++17 compiler). If npm skipped its install script, allow it first: ' +
+    '`npm install-scripts approve cnn-node` (or add "allowScripts": { "cnn-node": true } to your ' +
+    'package.json), then run `npm rebuild cnn-node`. Tried:\n  ' +
     nativeTried.join('\n  ')
   );
 }
