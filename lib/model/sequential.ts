@@ -329,6 +329,14 @@ export class Sequential implements CallbackModel {
     return x.shape[0];
   }
 
+  /** checkX for data a loss is computed on without training (evaluation, validation): also non-empty and finite. */
+  private checkEvalX(x: unknown, fn: string): number {
+    const n = this.checkX(x, fn);
+    if (n === 0) throw new Error(`${fn}: x has no samples`);
+    checkFinite((x as Tensor).values, fn, 'x');
+    return n;
+  }
+
   /** Validates y for the compiled loss; returns labels in the engine's form. */
   private prepareLabels(y: unknown, n: number, fn: string, loss: LossConfig): Labels {
     if (!(y instanceof Tensor)) throw new TypeError(`${fn}: y must be a Tensor, received ${describe(y)}`);
@@ -383,9 +391,8 @@ export class Sequential implements CallbackModel {
           throw new TypeError('fit: validationData must be [xVal, yVal]');
         }
         const [vx, vy] = args.validationData;
-        const vn = this.checkX(vx, 'fit: validationData');
+        const vn = this.checkEvalX(vx, 'fit: validationData');
         const vl = this.prepareLabels(vy, vn, 'fit: validationData', c.loss);
-        checkFinite(vx.values, 'fit: validationData', 'x');
         val = { x: vx.values as Float32Array, y: vl, n: vn };
       } else if (args.validationSplit !== undefined) {
         const s = args.validationSplit;
@@ -511,7 +518,7 @@ export class Sequential implements CallbackModel {
           let vr: Logs;
           if (Array.isArray(args.validationData)) {
             const [vx, vy] = args.validationData;
-            const vn = this.checkX(vx, `${fn}: validationData`);
+            const vn = this.checkEvalX(vx, `${fn}: validationData`);
             vr = await this.evaluateArrays(vx.values as Float32Array, this.prepareLabels(vy, vn, `${fn}: validationData`, c.loss), vn, DEFAULT_PREDICT_BATCH, c);
           } else {
             vr = await this.evaluateDatasetLogs(args.validationData, c);
@@ -649,12 +656,13 @@ export class Sequential implements CallbackModel {
     const it = await openIterator(ds);
     const sums: Logs = {};
     let count = 0;
-    for (;;) {
+    for (let batch = 0; ; batch++) {
       const r = await it.next();
       if (r.done) break;
-      const { xs, ys } = r.value;
-      const n = this.checkX(xs, 'evaluateDataset');
-      const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, 'evaluateDataset', c.loss), n, DEFAULT_PREDICT_BATCH, c);
+      const { xs, ys } = r.value ?? ({} as { xs: Tensor; ys: Tensor });
+      const where = `evaluateDataset: batch ${batch}`;
+      const n = this.checkEvalX(xs, where);
+      const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
       for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
       count += n;
     }
@@ -668,6 +676,7 @@ export class Sequential implements CallbackModel {
     this.checkUsable('evaluate');
     if (!this.compiled) throw new Error('evaluate: compile the model first');
     const c = this.compiled;
+    this.checkEvalX(x, 'evaluate');
     const pred = this.predict(x, args);
     const n = pred.shape[0];
     const labels = this.prepareLabels(y, n, 'evaluate', c.loss);
@@ -682,7 +691,7 @@ export class Sequential implements CallbackModel {
     this.checkUsable('evaluateAsync');
     if (!this.compiled) throw new Error('evaluateAsync: compile the model first');
     const c = this.compiled;
-    const n = this.checkX(x, 'evaluateAsync');
+    const n = this.checkEvalX(x, 'evaluateAsync');
     const labels = this.prepareLabels(y, n, 'evaluateAsync', c.loss);
     const bs = checkPositiveInt(args.batchSize ?? DEFAULT_PREDICT_BATCH, 'evaluateAsync', 'batchSize');
     const logs = await this.evaluateArrays(x.values as Float32Array, labels, n, bs, c);
