@@ -415,7 +415,8 @@ export class Sequential implements CallbackModel {
       const bar = verbose === 1 ? new ProgressBar(steps, epochs, args.progressStream) : null;
       const rng = random(args.seed);
       const order = new Int32Array(n);
-      const feeder = new BatchFeeder(this.inSize, batchSize, yv instanceof Int32Array);
+      // Buffers for the largest batch that occurs (batchSize may exceed the sample count).
+      const feeder = new BatchFeeder(this.inSize, Math.min(batchSize, n), yv instanceof Int32Array);
       const labelStride = yv.length / n;
       this.stopTraining = false;
       await cbs.trainBegin({});
