@@ -1,7 +1,9 @@
 /**
- * Seeded random numbers for the TypeScript layer (initialisers, shuffling, random tensors).
- * xoshiro128** seeded by splitmix32: the same generator as native/kernels/rng.cc.
+ * Seeded random numbers for the TypeScript layer (initialisers, shuffling, random tensors), drawn
+ * from the kernels' generator (xoshiro128** seeded by splitmix32, as native/kernels/rng.cc).
  */
+import { rngNext, rngSeed } from './backend/js/rng';
+
 export class Random {
   private s = new Uint32Array(4);
   private spare: number | null = null;
@@ -11,30 +13,13 @@ export class Random {
   }
 
   seed(seed: number): void {
-    let z = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      z = (z + 0x9e3779b9) >>> 0;
-      let t = z;
-      t = Math.imul(t ^ (t >>> 16), 0x85ebca6b) >>> 0;
-      t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (t ^ (t >>> 16)) >>> 0;
-    }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    rngSeed(this.s, seed >>> 0);
     this.spare = null;
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const s = this.s;
-    const r = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return r;
+    return rngNext(this.s);
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
@@ -80,10 +65,6 @@ export class Random {
     }
     return a;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 let globalRandom = new Random();
