@@ -378,7 +378,7 @@ export class Sequential implements CallbackModel {
       const epochs = checkPositiveInt(args.epochs ?? 1, fn, 'epochs');
       const batchSize = checkPositiveInt(args.batchSize ?? 32, fn, 'batchSize');
       const initialEpoch = checkNonNegInt(args.initialEpoch ?? 0, fn, 'initialEpoch');
-      const verbose = args.verbose ?? 1;
+      const verbose = checkVerbose(args.verbose, fn);
       let n = this.checkX(x, fn);
       if (n === 0) throw new Error('fit: x has no samples');
       const labels = this.prepareLabels(y, n, fn, c.loss);
@@ -413,6 +413,9 @@ export class Sequential implements CallbackModel {
       history.params = { epochs, initialEpoch, samples: n, steps, batchSize, verbose };
       cbs.setup(this, { epochs, initialEpoch, samples: n, steps, batchSize, metrics: this.logKeys(val !== null), verbose });
       const bar = verbose === 1 ? new ProgressBar(steps, epochs, args.progressStream) : null;
+      if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0 || args.seed > 0xffffffff)) {
+        throw new RangeError(`fit: seed must be an integer in [0, 2^32), received ${describe(args.seed)}`);
+      }
       const rng = random(args.seed);
       const order = new Int32Array(n);
       // Buffers for the largest batch that occurs (batchSize may exceed the sample count).
@@ -476,7 +479,7 @@ export class Sequential implements CallbackModel {
       const epochs = checkPositiveInt(args.epochs ?? 1, fn, 'epochs');
       const initialEpoch = checkNonNegInt(args.initialEpoch ?? 0, fn, 'initialEpoch');
       if (args.batchesPerEpoch !== undefined) checkPositiveInt(args.batchesPerEpoch, fn, 'batchesPerEpoch');
-      const verbose = args.verbose ?? 1;
+      const verbose = checkVerbose(args.verbose, fn);
       const cbs = new CallbackList(args.callbacks);
       const history = new History();
       const stepsHint = args.batchesPerEpoch ?? 0;
@@ -866,6 +869,12 @@ export function sequential(args: SequentialArgs = {}): Sequential {
 }
 
 // ---------------------------------------------------------------- helpers
+
+function checkVerbose(v: unknown, fn: string): number {
+  if (v === undefined) return 1;
+  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`${fn}: verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), received ${describe(v)}`);
+  return v;
+}
 
 function checkSampleSize(shape: number[], what: string): void {
   const n = shape.reduce((a, b) => a * b, 1);
