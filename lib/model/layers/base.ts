@@ -132,6 +132,11 @@ export abstract class Layer {
         const got = w instanceof Tensor ? shapeStr(w.shape) : typeof w;
         throw new Error(`${this.name}.setWeights: weight ${i} (${spec.name}) must have shape ${shapeStr(spec.shape)}, received ${got}`);
       }
+      if (w.isDisposed) throw new Error(`${this.name}.setWeights: weight ${i} (${spec.name}) is disposed`);
+      const v = w.values;
+      for (let k = 0; k < v.length; k++) {
+        if (v[k] - v[k] !== 0) throw new RangeError(`${this.name}.setWeights: weight ${i} (${spec.name}) holds ${v[k]} at flat index ${k}; weights must be finite`);
+      }
     });
     weights.forEach((w, i) => this.weightViews[i].set(w.values));
   }
