@@ -113,6 +113,7 @@ function blockCases() {
   const shapes = [
     [300, 257, 129], [129, 300, 257], [64, 1024, 40], [7, 500, 300], [1000, 17, 50],
     [130, 70, 1000], [20, 4200, 40], [2, 3000, 90], [400, 33, 600],
+    [64, 512, 1000], // columns split, three K blocks of unequal depth
   ];
   const cases = [];
   shapes.forEach(([M, N, Kd], i) => {

@@ -5,8 +5,8 @@
 //              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu] [--kernel avx2|portable|naive]
 //
 // Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
-// TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS alternately, call by
-// call, and keeps the best of --reps calls each, so both see the same machine noise.
+// TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS in alternating rounds
+// and keeps the best of --reps calls each, so both see the same machine noise.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +16,7 @@
 #include <random>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../../native/kernels/cpu_features.h"
@@ -142,6 +143,9 @@ std::vector<int> parse_list(const char* s) {
   return v;
 }
 
+int g_rounds = 4;
+void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
+
 Row run_row(Operands& o, int threads, int reps, bool naive) {
   g_threads = threads;
   cnn::set_num_threads(threads);
@@ -150,11 +154,18 @@ Row run_row(Operands& o, int threads, int reps, bool naive) {
 #endif
   Row r{o.s.label(), threads, 0, 0, 0, 0};
   r.err = check(o);  // also the warm-up of both
+  // Alternate rounds of calls to each library, so both meet the same machine noise. Not call by
+  // call: OpenBLAS's idle threads keep spinning (with sched_yield) for a while after a call and
+  // would take CPU from ours; the pause after each round lets them go to sleep (ours sleep after
+  // 50 us).
   double best_ours = 1e30, best_blas = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    best_ours = std::min(best_ours, time_ours(o));
+  const int per_round = std::max(1, reps / g_rounds);
+  for (int done = 0; done < reps; done += per_round) {
+    for (int i = 0; i < per_round; ++i) best_ours = std::min(best_ours, time_ours(o));
+    pause();
 #ifdef HAVE_OPENBLAS
-    best_blas = std::min(best_blas, time_openblas(o));
+    for (int i = 0; i < per_round; ++i) best_blas = std::min(best_blas, time_openblas(o));
+    pause();
 #endif
   }
   r.ours = o.gflop() / best_ours;
@@ -291,7 +302,7 @@ int main(int argc, char** argv) {
 #else
   std::printf("OpenBLAS: not linked (run.sh found no libopenblas), only ours and naive are timed\n");
 #endif
-  std::printf("best of %d calls each, ours and OpenBLAS interleaved, %s time\n\n", reps,
+  std::printf("best of %d calls each, ours and OpenBLAS in %d alternating rounds, %s time\n\n", reps, g_rounds,
               g_cpu_clock ? "thread CPU (1 thread) / wall (more threads)" : "wall");
 
   if (do_tune) {
