@@ -735,7 +735,8 @@ export class Sequential implements CallbackModel {
     }
     weights.forEach((t, i) => {
       const { l, w } = specs[i];
-      if (!(t instanceof Tensor) || t.isDisposed || t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j])) {
+      if (t instanceof Tensor && t.isDisposed) throw new Error(`setWeights: weight ${i} (${l.name}/${w.name}) is disposed`);
+      if (!(t instanceof Tensor) || t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j])) {
         throw new Error(`setWeights: weight ${i} (${l.name}/${w.name}) must have shape ${shapeStr(w.shape)}, received ${t instanceof Tensor ? shapeStr(t.shape) : describe(t)}`);
       }
       checkFinite(t.values, 'setWeights', `weight ${i} (${l.name}/${w.name})`);
