@@ -11,7 +11,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { isPlainObject } from './keras_json';
+import { isPlainObject, shown } from './keras_json';
 import type { ModelArtifacts, ModelJSON, SaveResult, WeightsManifestEntry } from './types';
 import { concatBuffers, specsByteLength } from './weights';
 
@@ -25,9 +25,9 @@ const OTHER_SCHEMES = /^(https?|indexeddb|localstorage|downloads|gs|s3):\/\//i;
 
 /** 'file://dir' -> 'dir'; a plain path is accepted as it is. */
 export function pathFromUrl(url: string, fn: string): string {
-  if (typeof url !== 'string' || url.length === 0) throw new TypeError(`${fn}: expected a 'file://' URL or a path, received ${JSON.stringify(url)}`);
+  if (typeof url !== 'string' || url.length === 0) throw new TypeError(`${fn}: expected a 'file://' URL or a path, received ${shown(url)}`);
   if (url.startsWith(FILE_SCHEME)) url = url.slice(FILE_SCHEME.length);
-  else if (OTHER_SCHEMES.test(url)) throw new Error(`${fn}: ${JSON.stringify(url)}: only 'file://' URLs, paths and IO handlers are supported`);
+  else if (OTHER_SCHEMES.test(url)) throw new Error(`${fn}: ${shown(url)}: only 'file://' URLs, paths and IO handlers are supported`);
   if (url.length === 0) throw new Error(`${fn}: the 'file://' URL has no path`);
   if (url.includes('\0')) throw new Error(`${fn}: the path contains a NUL character`);
   return url;
@@ -137,7 +137,7 @@ async function readJsonFile(file: string): Promise<unknown> {
  * paths, '..' segments, URLs, and anything whose real path (after symlinks) leaves root.
  */
 async function resolveInside(root: string, rel: unknown, jsonFile: string): Promise<string> {
-  const bad = (why: string) => new Error(`loadLayersModel: ${jsonFile}: weights path ${JSON.stringify(rel)} ${why}`);
+  const bad = (why: string) => new Error(`loadLayersModel: ${jsonFile}: weights path ${shown(rel)} ${why}`);
   if (typeof rel !== 'string' || rel.length === 0) throw bad('must be a non-empty string');
   if (rel.includes('\0')) throw bad('contains a NUL character');
   if (path.isAbsolute(rel) || path.win32.isAbsolute(rel) || /^[a-z][a-z0-9+.-]*:/i.test(rel)) throw bad('must be relative to the model folder');

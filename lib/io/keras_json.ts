@@ -37,17 +37,24 @@ export function toPythonic(v: unknown): Json {
   throw new TypeError(`cannot serialise a ${typeof v} into Keras JSON`);
 }
 
-/** Keras JSON (snake_case) -> TF.js config (camelCase). */
-export function fromPythonic(v: unknown): unknown {
+/** Deepest nesting accepted in a config read from a file (Keras configs nest a few levels). */
+export const MAX_CONFIG_DEPTH = 64;
+
+/**
+ * Keras JSON (snake_case) -> TF.js config (camelCase). A config nested deeper than
+ * MAX_CONFIG_DEPTH is refused with an Error naming `where` (not a stack overflow).
+ */
+export function fromPythonic(v: unknown, where = 'config', depth = 0): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return toCamelCase(v);
   if (typeof v === 'number' || typeof v === 'boolean') return v;
-  if (Array.isArray(v)) return v.map((x) => fromPythonic(x));
+  if (depth >= MAX_CONFIG_DEPTH) throw new Error(`${where}: the config is nested more than ${MAX_CONFIG_DEPTH} levels deep`);
+  if (Array.isArray(v)) return v.map((x) => fromPythonic(x, where, depth + 1));
   if (typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (k === 'name' && typeof x === 'string') out[k] = x;
-      else out[toCamelCase(k)] = fromPythonic(x);
+      else out[toCamelCase(k)] = fromPythonic(x, where, depth + 1);
     }
     return out;
   }
@@ -56,4 +63,20 @@ export function fromPythonic(v: unknown): unknown {
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer);
+}
+
+/**
+ * A value as it appears in an error message: JSON, cut to `max` characters. Never throws (a value
+ * nested too deeply for JSON.stringify is described by its type), so a hostile file cannot turn an
+ * error message into a stack overflow or a message of megabytes.
+ */
+export function shown(v: unknown, max = 80): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) s = Array.isArray(v) ? `an array of ${v.length}` : typeof v;
+  return s.length > max ? `${s.slice(0, max)}...` : s;
 }

@@ -15,7 +15,7 @@ import {
   Constant, getInitializer, Initializer, Ones, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
 } from '../model/initializers';
 import type { Distribution, FanMode } from '../model/initializers';
-import { isPlainObject, toPythonic } from './keras_json';
+import { isPlainObject, toPythonic, shown } from './keras_json';
 
 type Config = Record<string, unknown>;
 
@@ -56,8 +56,8 @@ function checkDtype(c: Config, ctx: LayerContext): void {
   const d = c.dtype;
   if (d === undefined || d === null || d === 'float32') return;
   if (isPlainObject(d) && isPlainObject(d.config) && d.config.name === 'float32') return;
-  const shown = isPlainObject(d) && isPlainObject(d.config) ? d.config.name : d;
-  fail(ctx, `dtype ${JSON.stringify(shown)} is not supported (only float32)`);
+  const name = isPlainObject(d) && isPlainObject(d.config) ? d.config.name : d;
+  fail(ctx, `dtype ${shown(name)} is not supported (only float32)`);
 }
 
 /** Name, trainable and input shape, common to every layer. */
@@ -65,7 +65,7 @@ function baseArgs(c: Config, ctx: LayerContext): LayerArgs {
   checkDtype(c, ctx);
   const args: LayerArgs = {};
   if (c.name !== undefined && c.name !== null) {
-    if (typeof c.name !== 'string') fail(ctx, `name must be a string, received ${JSON.stringify(c.name)}`);
+    if (typeof c.name !== 'string') fail(ctx, `name must be a string, received ${shown(c.name)}`);
     args.name = c.name;
   }
   if (c.trainable !== undefined && c.trainable !== null) {
@@ -74,7 +74,7 @@ function baseArgs(c: Config, ctx: LayerContext): LayerArgs {
   }
   const bis = c.batchInputShape ?? c.batchShape;
   if (bis !== undefined && bis !== null) {
-    if (!Array.isArray(bis) || bis.length < 2) fail(ctx, `batch_input_shape must be [batch, ...dims], received ${JSON.stringify(bis)}`);
+    if (!Array.isArray(bis) || bis.length < 2) fail(ctx, `batch_input_shape must be [batch, ...dims], received ${shown(bis)}`);
     args.batchInputShape = bis as (number | null)[];
   } else if (Array.isArray(c.inputShape)) {
     args.inputShape = c.inputShape as number[];
@@ -85,21 +85,21 @@ function baseArgs(c: Config, ctx: LayerContext): LayerArgs {
 function str(c: Config, key: string, ctx: LayerContext): string | undefined {
   const v = c[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') fail(ctx, `${key} must be a string, received ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') fail(ctx, `${key} must be a string, received ${shown(v)}`);
   return v;
 }
 
 function num(c: Config, key: string, ctx: LayerContext): number | undefined {
   const v = c[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number') fail(ctx, `${key} must be a number, received ${JSON.stringify(v)}`);
+  if (typeof v !== 'number') fail(ctx, `${key} must be a number, received ${shown(v)}`);
   return v;
 }
 
 function bool(c: Config, key: string, ctx: LayerContext): boolean | undefined {
   const v = c[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') fail(ctx, `${key} must be true or false, received ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') fail(ctx, `${key} must be true or false, received ${shown(v)}`);
   return v;
 }
 
@@ -109,18 +109,18 @@ function pairOf(c: Config, key: string, ctx: LayerContext): number | [number, nu
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number') return v;
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0], v[1]];
-  return fail(ctx, `${key} must be a number or a pair of numbers, received ${JSON.stringify(v)}`);
+  return fail(ctx, `${key} must be a number or a pair of numbers, received ${shown(v)}`);
 }
 
 function padding(c: Config, ctx: LayerContext): 'valid' | 'same' | undefined {
   const p = str(c, 'padding', ctx);
   if (p === undefined || p === 'valid' || p === 'same') return p;
-  return fail(ctx, `padding ${JSON.stringify(p)} is not supported (valid or same)`);
+  return fail(ctx, `padding ${shown(p)} is not supported (valid or same)`);
 }
 
 function channelsLast(c: Config, ctx: LayerContext): void {
   const f = str(c, 'dataFormat', ctx);
-  if (f !== undefined && f !== 'channelsLast') fail(ctx, `data_format ${JSON.stringify(c.dataFormat)} is not supported (only channels_last)`);
+  if (f !== undefined && f !== 'channelsLast') fail(ctx, `data_format ${shown(c.dataFormat)} is not supported (only channels_last)`);
 }
 
 /** An activation given as a name, or as a Keras object {class_name, config}. */
@@ -129,7 +129,7 @@ function activation(c: Config, ctx: LayerContext): string | undefined {
   if (a === undefined || a === null) return undefined;
   if (typeof a === 'string') return a;
   if (isPlainObject(a) && typeof a.className === 'string') return a.className;
-  return fail(ctx, `activation must be a name, received ${JSON.stringify(a)}`);
+  return fail(ctx, `activation must be a name, received ${shown(a)}`);
 }
 
 const KERAS_VARIANCE: Record<string, [number, FanMode, Distribution]> = {
@@ -195,7 +195,7 @@ const readers: Record<string, Reader> = {
 
   Conv2D: (c, ctx) => {
     channelsLast(c, ctx);
-    if (c.groups !== undefined && c.groups !== null && c.groups !== 1) fail(ctx, `groups ${JSON.stringify(c.groups)} is not supported (only 1)`);
+    if (c.groups !== undefined && c.groups !== null && c.groups !== 1) fail(ctx, `groups ${shown(c.groups)} is not supported (only 1)`);
     const filters = num(c, 'filters', ctx);
     const kernelSize = pairOf(c, 'kernelSize', ctx);
     if (filters === undefined || kernelSize === undefined) fail(ctx, 'Conv2D needs filters and kernel_size');
@@ -250,7 +250,7 @@ const readers: Record<string, Reader> = {
     if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
     const last = ctx.inputShape ? ctx.inputShape.length : undefined;
     if (axis !== -1 && !(last !== undefined && axis === last)) {
-      fail(ctx, `axis ${JSON.stringify(c.axis)} is not supported (only the last axis)`);
+      fail(ctx, `axis ${shown(c.axis)} is not supported (only the last axis)`);
     }
     return new BatchNormalization({
       ...baseArgs(c, ctx), axis: -1, momentum: num(c, 'momentum', ctx), epsilon: num(c, 'epsilon', ctx),
@@ -294,10 +294,10 @@ export const SUPPORTED_LAYER_CLASSES = Object.keys(readers);
 
 /** Rebuilds one layer from its class name and camelCase config. */
 export function layerFromConfig(className: unknown, config: unknown, ctx: LayerContext): Layer {
-  if (typeof className !== 'string') fail(ctx, `class_name must be a string, received ${JSON.stringify(className)}`);
+  if (typeof className !== 'string') fail(ctx, `class_name must be a string, received ${shown(className)}`);
   const reader = readers[ALIASES[className] ?? className];
   if (!reader) {
-    fail(ctx, `layer class ${JSON.stringify(className)} is not supported. Supported layer classes: ${SUPPORTED_LAYER_CLASSES.join(', ')}`);
+    fail(ctx, `layer class ${shown(className)} is not supported. Supported layer classes: ${SUPPORTED_LAYER_CLASSES.join(', ')}`);
   }
   if (!isPlainObject(config)) fail(ctx, `the config of a ${className} layer must be an object`);
   try {

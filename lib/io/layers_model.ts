@@ -7,7 +7,7 @@ import { Sequential } from '../model/sequential';
 import { BatchNormalization } from '../model/layers';
 import type { Layer } from '../model/layers';
 import { Tensor } from '../tensor';
-import { fromPythonic, isPlainObject } from './keras_json';
+import { fromPythonic, isPlainObject, shown } from './keras_json';
 import { layerConfigToJson, layerFromConfig } from './layer_configs';
 import { compileFromTrainingConfig, optimizerWeights, restoreOptimizerWeights, trainingConfigOf } from './optimizer_state';
 import type { LoadOptions, ModelArtifacts, SaveConfig, WeightsManifestEntry } from './types';
@@ -97,7 +97,7 @@ function sequentialConfig(topology: unknown, where: string): { name?: string; la
   if (isPlainObject(t.model_config)) t = t.model_config;
   const cls = t.class_name ?? t.className;
   if (cls !== 'Sequential') {
-    throw new Error(`${where}: only Sequential models are supported, this file holds a ${JSON.stringify(cls)} model`);
+    throw new Error(`${where}: only Sequential models are supported, this file holds a ${shown(cls)} model`);
   }
   const c = t.config;
   if (Array.isArray(c)) return { layers: c };
@@ -116,8 +116,8 @@ export function modelFromTopology(topology: unknown, where: string): Sequential 
   const model = new Sequential({ name: sc.name });
   sc.layers.forEach((entry, i) => {
     if (!isPlainObject(entry)) throw new Error(`${where}: layer ${i} must be an object {class_name, config}`);
-    const ctx = { where: `${where}: layer ${i} (${JSON.stringify(entry.class_name)})`, inputShape: model.layers.length ? model.outputShape : undefined };
-    const config = fromPythonic(entry.config) as Record<string, unknown>;
+    const ctx = { where: `${where}: layer ${i} (${shown(entry.class_name)})`, inputShape: model.layers.length ? model.outputShape : undefined };
+    const config = fromPythonic(entry.config, ctx.where) as Record<string, unknown>;
     if (i === 0 && isPlainObject(config) && config.batchInputShape == null && config.batchShape == null && config.inputShape == null) {
       // Keras 3 (and Keras 2 models built by calling them) keep the input shape beside the layers.
       const bc = isPlainObject(entry.build_config) ? entry.build_config.input_shape : undefined;
@@ -160,7 +160,7 @@ function matchWeights(model: Sequential, decoded: DecodedWeight[], strict: boole
   const unmatched: string[] = [];
   const claim = (s: Slot, d: DecodedWeight) => {
     const prev = found.get(s);
-    if (prev) throw new Error(`${where}: weights ${JSON.stringify(prev.spec.name)} and ${JSON.stringify(d.spec.name)} both map to ${s.key}`);
+    if (prev) throw new Error(`${where}: weights ${shown(prev.spec.name)} and ${shown(d.spec.name)} both map to ${s.key}`);
     found.set(s, d);
   };
   for (const d of decoded) {
@@ -207,9 +207,9 @@ export function setModelWeights(model: Sequential, decoded: DecodedWeight[], str
       }
       const shape = d.spec.shape;
       if (shape.length !== w.shape.length || shape.some((x, i) => x !== w.shape[i])) {
-        throw new Error(`${where}: weight ${JSON.stringify(d.spec.name)} has shape [${shape.join(',')}] but ${l.name}/${w.name} needs [${w.shape.join(',')}]`);
+        throw new Error(`${where}: weight ${shown(d.spec.name)} has shape [${shape.join(',')}] but ${l.name}/${w.name} needs [${w.shape.join(',')}]`);
       }
-      if (!(d.values instanceof Float32Array)) throw new Error(`${where}: weight ${JSON.stringify(d.spec.name)} must be float32, the file has ${d.spec.dtype}`);
+      if (!(d.values instanceof Float32Array)) throw new Error(`${where}: weight ${shown(d.spec.name)} must be float32, the file has ${d.spec.dtype}`);
       tensors.push(new Tensor(d.values, w.shape, 'float32'));
     });
   }
@@ -225,7 +225,7 @@ export function modelFromArtifacts(artifacts: ModelArtifacts, options: LoadOptio
   if (!isPlainObject(artifacts)) throw new TypeError(`${where}: expected model artifacts {modelTopology, weightSpecs, weightData}`);
   if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error(`${where}: a binary (GraphDef) topology is a graph model; only layers models are supported`);
   if (artifacts.format !== undefined && artifacts.format !== null && artifacts.format !== LAYERS_MODEL_FORMAT) {
-    throw new Error(`${where}: format ${JSON.stringify(artifacts.format)} is not a layers model (expected "layers-model")`);
+    throw new Error(`${where}: format ${shown(artifacts.format)} is not a layers model (expected "layers-model")`);
   }
   const strict = options.strict ?? true;
   const model = modelFromTopology(artifacts.modelTopology, where);

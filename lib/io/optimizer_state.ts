@@ -12,7 +12,7 @@ import { losses } from '../model/losses';
 import type { Metric } from '../model/metrics';
 import { Optimizer, train } from '../model/optimizers';
 import type { Sequential } from '../model/sequential';
-import { fromPythonic, isPlainObject, toSnakeCase } from './keras_json';
+import { fromPythonic, isPlainObject, toSnakeCase, shown } from './keras_json';
 import type { TrainingConfig } from './types';
 import type { DecodedWeight, NamedWeight } from './weights';
 
@@ -136,7 +136,7 @@ export function restoreOptimizerWeights(model: Sequential, entries: DecodedWeigh
       vars.forEach((v, i) => {
         const e = rest[j * vars.length + i];
         if (e.values.length !== v.size || e.spec.shape.length !== v.shape.length || e.spec.shape.some((d, k) => d !== v.shape[k])) {
-          throw new Error(`${where}: optimizer weight ${JSON.stringify(e.spec.name)} has shape [${e.spec.shape.join(',')}], expected [${v.shape.join(',')}] for ${v.name}/${names[j]}`);
+          throw new Error(`${where}: optimizer weight ${shown(e.spec.name)} has shape [${e.spec.shape.join(',')}], expected [${v.shape.join(',')}] for ${v.name}/${names[j]}`);
         }
         slots.set(e.values, base + j * v.size);
         base += v.size * per;
@@ -152,7 +152,7 @@ function numberOr(c: Record<string, unknown>, keys: string[], dflt: number, wher
   for (const k of keys) {
     const v = c[k];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number') throw new Error(`${where}: optimizer setting ${k} must be a number (learning-rate schedules are not supported), received ${JSON.stringify(v)}`);
+    if (typeof v !== 'number') throw new Error(`${where}: optimizer setting ${k} must be a number (learning-rate schedules are not supported), received ${shown(v)}`);
     return v;
   }
   return dflt;
@@ -160,7 +160,7 @@ function numberOr(c: Record<string, unknown>, keys: string[], dflt: number, wher
 
 /** An optimizer from {class_name, config} in TF.js or Keras spelling. */
 function optimizerFromConfig(oc: unknown, where: string): Optimizer {
-  const t = fromPythonic(oc);
+  const t = fromPythonic(oc, where);
   if (!isPlainObject(t) || typeof t.className !== 'string') throw new Error(`${where}: trainingConfig.optimizer_config must be {class_name, config}`);
   const c = isPlainObject(t.config) ? t.config : {};
   const lr = (d: number) => numberOr(c, ['learningRate', 'lr'], d, where);
@@ -187,25 +187,25 @@ function optimizerFromConfig(oc: unknown, where: string): Optimizer {
     case 'adagrad':
       return train.adagrad(lr(0.01), numberOr(c, ['initialAccumulatorValue'], 0.1, where), clip);
     default:
-      throw new Error(`${where}: optimizer ${JSON.stringify(t.className)} is not supported (SGD, Momentum, Adam, AdamW, RMSProp, Adagrad)`);
+      throw new Error(`${where}: optimizer ${shown(t.className)} is not supported (SGD, Momentum, Adam, AdamW, RMSProp, Adagrad)`);
   }
 }
 
 /** A loss name, or a Keras loss object {class_name, config: {from_logits, label_smoothing}}. */
 function lossFromConfig(loss: unknown, where: string): unknown {
   if (typeof loss === 'string') return loss;
-  const t = fromPythonic(loss);
+  const t = fromPythonic(loss, where);
   if (isPlainObject(t) && typeof t.className === 'string') {
     const key = (t.className[0].toLowerCase() + t.className.slice(1)) as keyof typeof losses;
     const make = losses[key] as ((o?: { fromLogits?: boolean; labelSmoothing?: number }) => unknown) | undefined;
-    if (!make) throw new Error(`${where}: loss ${JSON.stringify(t.className)} is not supported`);
+    if (!make) throw new Error(`${where}: loss ${shown(t.className)} is not supported`);
     const c = isPlainObject(t.config) ? t.config : {};
     const opts: { fromLogits?: boolean; labelSmoothing?: number } = {};
     if (typeof c.fromLogits === 'boolean') opts.fromLogits = c.fromLogits;
     if (typeof c.labelSmoothing === 'number') opts.labelSmoothing = c.labelSmoothing;
     return make(opts);
   }
-  throw new Error(`${where}: only a single loss (a name or a Keras loss object) is supported, received ${JSON.stringify(loss)}`);
+  throw new Error(`${where}: only a single loss (a name or a Keras loss object) is supported, received ${shown(loss)}`);
 }
 
 /** Compiles the loaded model with the file's trainingConfig (TF.js loadTrainingConfig). */

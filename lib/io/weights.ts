@@ -5,7 +5,7 @@
  * Error, never a huge allocation or a read past the data.
  */
 import type { WeightsManifestEntry } from './types';
-import { isPlainObject } from './keras_json';
+import { isPlainObject, shown } from './keras_json';
 
 /** Largest tensor accepted from a file: 2^28 elements (1 GiB of float32). */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;
@@ -33,28 +33,28 @@ export interface DecodedWeight {
 function bytesPerElement(spec: WeightsManifestEntry, where: string): number {
   if (spec.quantization !== undefined) {
     const q = spec.quantization;
-    if (!isPlainObject(q)) throw new Error(`${where}: weight ${JSON.stringify(spec.name)} has a malformed quantization entry`);
+    if (!isPlainObject(q)) throw new Error(`${where}: weight ${shown(spec.name)} has a malformed quantization entry`);
     if (q.dtype === 'uint8') return 1;
     if (q.dtype === 'uint16' || q.dtype === 'float16') return 2;
-    throw new Error(`${where}: weight ${JSON.stringify(spec.name)} uses unsupported quantization dtype ${JSON.stringify(q.dtype)} (supported: uint8, uint16, float16)`);
+    throw new Error(`${where}: weight ${shown(spec.name)} uses unsupported quantization dtype ${shown(q.dtype)} (supported: uint8, uint16, float16)`);
   }
   if (spec.dtype === 'float32' || spec.dtype === 'int32') return 4;
-  throw new Error(`${where}: weight ${JSON.stringify(spec.name)} has unsupported dtype ${JSON.stringify(spec.dtype)} (supported: float32, int32)`);
+  throw new Error(`${where}: weight ${shown(spec.name)} has unsupported dtype ${shown(spec.dtype)} (supported: float32, int32)`);
 }
 
 /** Validates a shape from a file and returns its element count; refuses overflow and absurd sizes. */
 export function checkedSize(shape: unknown, what: string): number {
-  if (!Array.isArray(shape)) throw new Error(`${what}: shape must be an array, received ${JSON.stringify(shape)}`);
-  if (shape.length > MAX_RANK) throw new Error(`${what}: shape ${JSON.stringify(shape)} has rank ${shape.length}, more than ${MAX_RANK}`);
+  if (!Array.isArray(shape)) throw new Error(`${what}: shape must be an array, received ${shown(shape)}`);
+  if (shape.length > MAX_RANK) throw new Error(`${what}: shape ${shown(shape)} has rank ${shape.length}, more than ${MAX_RANK}`);
   let n = 1;
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new Error(`${what}: shape ${JSON.stringify(shape)} must hold non-negative integers`);
+      throw new Error(`${what}: shape ${shown(shape)} must hold non-negative integers`);
     }
     n *= d;
     // Checked at each step, so the product never leaves the exactly representable range.
     if (n > MAX_TENSOR_ELEMENTS) {
-      throw new Error(`${what}: shape ${JSON.stringify(shape)} holds more than ${MAX_TENSOR_ELEMENTS} elements; refusing to allocate it`);
+      throw new Error(`${what}: shape ${shown(shape)} holds more than ${MAX_TENSOR_ELEMENTS} elements; refusing to allocate it`);
     }
   }
   return n;
@@ -63,10 +63,10 @@ export function checkedSize(shape: unknown, what: string): number {
 /** Validates one manifest entry's fields and returns its byte length in the data. */
 export function specByteLength(spec: unknown, where: string): number {
   if (!isPlainObject(spec) || typeof spec.name !== 'string') {
-    throw new Error(`${where}: each weight entry must be an object with a string name, received ${JSON.stringify(spec)?.slice(0, 80)}`);
+    throw new Error(`${where}: each weight entry must be an object with a string name, received ${shown(spec)}`);
   }
   const s = spec as unknown as WeightsManifestEntry;
-  const n = checkedSize(s.shape, `${where}: weight ${JSON.stringify(s.name)}`);
+  const n = checkedSize(s.shape, `${where}: weight ${shown(s.name)}`);
   return n * bytesPerElement(s, where);
 }
 
