@@ -3,6 +3,7 @@
 //
 //   gemm_bench [--reps N] [--threads 1,2] [--json FILE] [--quick] [--shape MxKxN[:TT]]...
 //              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu] [--kernel avx2|portable|naive]
+//              [--no-openblas]
 //
 // Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
 // TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS in alternating rounds
@@ -101,15 +102,19 @@ double time_openblas(Operands& o) {
 }
 #endif
 
+int g_rounds = 4;
+bool g_use_blas = true;
+
 // Max |ours - reference| / max(1, |reference|) over C, reference = OpenBLAS or naive.
 double check(Operands& o) {
   time_ours(o);
   std::vector<float> ours = o.C;
 #ifdef HAVE_OPENBLAS
-  time_openblas(o);
-#else
-  time_naive(o);
+  if (g_use_blas)
+    time_openblas(o);
+  else
 #endif
+    time_naive(o);
   double err = 0;
   for (size_t i = 0; i < ours.size(); ++i)
     err = std::max(err, std::fabs((double)ours[i] - o.C[i]) / std::max(1.0, std::fabs((double)o.C[i])));
@@ -143,7 +148,6 @@ std::vector<int> parse_list(const char* s) {
   return v;
 }
 
-int g_rounds = 4;
 void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
 
 Row run_row(Operands& o, int threads, int reps, bool naive) {
@@ -154,6 +158,7 @@ Row run_row(Operands& o, int threads, int reps, bool naive) {
 #endif
   Row r{o.s.label(), threads, 0, 0, 0, 0};
   r.err = check(o);  // also the warm-up of both
+  pause();
   // Alternate rounds of calls to each library, so both meet the same machine noise. Not call by
   // call: OpenBLAS's idle threads keep spinning (with sched_yield) for a while after a call and
   // would take CPU from ours; the pause after each round lets them go to sleep (ours sleep after
@@ -164,13 +169,15 @@ Row run_row(Operands& o, int threads, int reps, bool naive) {
     for (int i = 0; i < per_round; ++i) best_ours = std::min(best_ours, time_ours(o));
     pause();
 #ifdef HAVE_OPENBLAS
-    for (int i = 0; i < per_round; ++i) best_blas = std::min(best_blas, time_openblas(o));
-    pause();
+    if (g_use_blas) {
+      for (int i = 0; i < per_round; ++i) best_blas = std::min(best_blas, time_openblas(o));
+      pause();
+    }
 #endif
   }
   r.ours = o.gflop() / best_ours;
 #ifdef HAVE_OPENBLAS
-  r.openblas = o.gflop() / best_blas;
+  if (g_use_blas) r.openblas = o.gflop() / best_blas;
 #endif
   if (naive) r.naive = o.gflop() / time_naive(o);
   return r;
@@ -252,6 +259,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = parse_list(next());
     else if (a == "--json") json = next();
     else if (a == "--quick") quick = true;
+    else if (a == "--no-openblas") g_use_blas = false;
     else if (a == "--clock") g_cpu_clock = std::string(next()) == "cpu";
     else if (a == "--tune") do_tune = true;
     else if (a == "--kernel") {

@@ -20,8 +20,13 @@ namespace cnn::gemm {
 template <int MR>
 CNN_GEMM_INLINE void pack_a_panel(bool trans, int mr, int kc, const float* A, int lda, float* dst) {
   if (trans) {  // op(A)[i,p] = A[p*lda + i]: each step is mr contiguous floats
-    for (int p = 0; p < kc; ++p)
-      for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? A[(size_t)p * lda + r] : 0.f;
+    if (mr == MR) {
+      for (int p = 0; p < kc; ++p)
+        for (int r = 0; r < MR; ++r) dst[p * MR + r] = A[(size_t)p * lda + r];
+    } else {
+      for (int p = 0; p < kc; ++p)
+        for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? A[(size_t)p * lda + r] : 0.f;
+    }
     return;
   }
   // op(A)[i,p] = A[i*lda + p]: mr row streams interleaved
