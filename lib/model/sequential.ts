@@ -730,9 +730,8 @@ export class Sequential implements CallbackModel {
     this.checkIdle('setWeights');
     this.buildParams();
     const specs = this.layers.flatMap((l) => l.weightSpecs.map((w) => ({ l, w })));
-    if (!Array.isArray(weights) || weights.length !== specs.length) {
-      throw new Error(`setWeights: the model has ${specs.length} weights, received ${Array.isArray(weights) ? weights.length : describe(weights)}`);
-    }
+    if (!Array.isArray(weights)) throw new TypeError(`setWeights: expected an array of ${specs.length} tensors, received ${describe(weights)}`);
+    if (weights.length !== specs.length) throw new Error(`setWeights: the model has ${specs.length} weights, received ${weights.length}`);
     weights.forEach((t, i) => {
       const { l, w } = specs[i];
       if (t instanceof Tensor && t.isDisposed) throw new Error(`setWeights: weight ${i} (${l.name}/${w.name}) is disposed`);
