@@ -30,6 +30,9 @@ namespace {
 using gemm::Blocking;
 using gemm::KernelImpl;
 
+// Products of at most this many multiply-adds (about 10^3) take the unpacked loops of
+// sgemm_small: measured 1.4-2.5x faster than packing up to 8^3, slower from 12^3.
+constexpr int64_t kSmall = 1 << 10;
 // Below this many multiply-adds per thread, another thread costs more than it saves.
 constexpr int64_t kMinWorkPerThread = 1 << 17;
 // When threads split the rows they share one packed K x NC panel of B; at most this many floats
@@ -215,6 +218,30 @@ void sgemm_packed(const KernelImpl& k, const Gemm& g, int T) {
   });
 }
 
+// Tiny products (at most kSmall multiply-adds) skip packing and threads: C is scaled by beta,
+// then each row gets alpha * op(A)[i,p] * op(B)[p,:] added (contiguous rows of B), or, with B
+// transposed, each element a dot product along K.
+void sgemm_small(const Gemm& g) {
+  for (int i = 0; i < g.M; ++i) {
+    float* c = g.C + (size_t)i * g.ldc;
+    if (!g.tb) {
+      for (int j = 0; j < g.N; ++j) c[j] = g.beta == 0.f ? 0.f : g.beta * c[j];
+      for (int p = 0; p < g.K; ++p) {
+        const float a = g.alpha * *g.a_at(i, p);
+        const float* b = g.B + (size_t)p * g.ldb;
+        for (int j = 0; j < g.N; ++j) c[j] += a * b[j];
+      }
+    } else {
+      for (int j = 0; j < g.N; ++j) {
+        const float* b = g.B + (size_t)j * g.ldb;
+        float acc = 0.f;
+        for (int p = 0; p < g.K; ++p) acc += *g.a_at(i, p) * b[p];
+        c[j] = g.beta == 0.f ? g.alpha * acc : g.alpha * acc + g.beta * c[j];
+      }
+    }
+  }
+}
+
 // C = beta * C (K == 0 or alpha == 0: op(A)·op(B) contributes nothing; beta == 0 writes zeros).
 void scale_c(int M, int N, float beta, float* C, int ldc) {
   for (int i = 0; i < M; ++i) {
@@ -242,10 +269,12 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   const GemmKernel kind = sgemm_active_kernel();
   if (kind == GemmKernel::Naive)
     return sgemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  const KernelImpl& k = kind == GemmKernel::Avx2Fma ? gemm::kAvx2FmaKernel : gemm::kPortableKernel;
+  const Gemm g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   const int64_t work = (int64_t)M * N * K;
+  if (work <= kSmall) return sgemm_small(g);
+  const KernelImpl& k = kind == GemmKernel::Avx2Fma ? gemm::kAvx2FmaKernel : gemm::kPortableKernel;
   const int T = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), work / kMinWorkPerThread));
-  sgemm_packed(k, Gemm{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc}, T);
+  sgemm_packed(k, g, T);
 }
 
 bool sgemm_set_kernel(GemmKernel k) {
