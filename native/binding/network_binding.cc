@@ -4,7 +4,9 @@
 // it is consistent. trainStepAsync / predictAsync run on the libuv pool: the worker holds
 // references to every buffer it reads or writes and to the network object, touches no JS value
 // off the main thread, and settles a promise. One network runs one call at a time.
+#include <algorithm>
 #include <climits>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -84,19 +86,36 @@ Napi::Array ArrayField(Napi::Object o, const char* key) {
   return v.As<Napi::Array>();
 }
 
-// [H, W, C], three positive integers.
+// [H, W, C], three positive integers with H * W * C <= INT_MAX (the engine's per-sample limit,
+// checked here so that no size computed from them can overflow).
 void ShapeField(Napi::Object o, const char* key, const std::string& path, int out[3]) {
   Napi::Value v = o.Get(key);
   const std::string p = path + "." + key;
   if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) SpecError(o.Env(), p, "an array of 3 positive integers", v);
   Napi::Array a = v.As<Napi::Array>();
+  int64_t size = 1;
   for (uint32_t i = 0; i < 3; ++i) {
     Napi::Value e = a.Get(i);
     double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : 0;
     if (!e.IsNumber() || !(d >= 1 && d <= INT_MAX) || d != (double)(int)d)
       SpecError(o.Env(), p + "[" + std::to_string(i) + "]", "a positive integer", e);
     out[i] = (int)d;
+    size *= out[i];  // < 2^62: each factor is below 2^31 and the product so far at most INT_MAX
+    if (size > INT_MAX)
+      throw Napi::RangeError::New(o.Env(), "createNetwork: " + p + " holds more than " + std::to_string(INT_MAX) +
+                                               " values per sample");
   }
+}
+
+// a * b * ... for the sizes of one layer, refusing a product above 2^53 (no int64 overflow).
+int64_t SafeProduct(Napi::Env env, const std::string& what, std::initializer_list<int64_t> xs) {
+  int64_t p = 1;
+  for (int64_t x : xs) {
+    if (x != 0 && p > kMaxSafe / x)
+      throw Napi::RangeError::New(env, "createNetwork: " + what + " is too large (more than 2^53 values)");
+    p *= x;
+  }
+  return p;
 }
 
 LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
@@ -127,6 +146,15 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   s.beta = IntField(o, "beta", path, -1, kMaxSafe, -1);
   s.movingMean = IntField(o, "movingMean", path, -1, kMaxSafe, -1);
   s.movingVar = IntField(o, "movingVar", path, -1, kMaxSafe, -1);
+  // The engine multiplies these; refuse what would overflow before it does.
+  if (conv) {
+    SafeProduct(v.Env(), path + " kernel (kh * kw * in[2] * filters)", {s.kh, s.kw, s.in[2], s.filters});
+    // The im2col matrix of one sample: the engine sizes batches of it with int32 counts.
+    if (SafeProduct(v.Env(), path + " im2col matrix", {s.out[0], s.out[1], s.kh, s.kw, s.in[2]}) > INT_MAX)
+      throw Napi::RangeError::New(v.Env(), "createNetwork: " + path + " im2col matrix (out[0] * out[1] x kh * kw * in[2]) holds more than " +
+                                               std::to_string(INT_MAX) + " values per sample");
+  }
+  if (dense) SafeProduct(v.Env(), path + " kernel (in[2] * units)", {s.in[2], s.units});
   return s;
 }
 
@@ -232,6 +260,13 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     NetworkSpec spec = ReadSpec(info[0]);
     float* params = F32(info, 1, fn, "params", -1);
     float* slots = F32(info, 2, fn, "slots", -1);
+    // The engine allocates gradients for every var: refuse vars the params buffer cannot hold
+    // before that allocation (a tiny buffer must not make it allocate gigabytes).
+    int64_t need = 0;
+    for (const Variable& v : spec.vars) need = std::max(need, v.offset + v.size);
+    if ((int64_t)info[1].As<Napi::Float32Array>().ElementLength() < need)
+      throw Err(env, fn, "params has " + std::to_string(info[1].As<Napi::Float32Array>().ElementLength()) +
+                             " elements, the vars need " + std::to_string(need));
     sparse_ = spec.loss == Loss::SparseCategoricalCrossentropy;
     net_ = Guard(env, fn, [&] { return std::make_unique<Network>(std::move(spec), params, slots); });
     out_size_ = net_->out_size();
