@@ -1,11 +1,14 @@
 // Binding of the training engine (native/engine/network.h): optimizerSlotCount(kind) and
 // createNetwork(spec, params, slots), which returns a Network object (lib/backend/types.ts).
 // The JS spec is converted to a NetworkSpec here with precise TypeErrors; the engine checks that
-// it is consistent. trainStepAsync / predictAsync run on the libuv pool: the worker holds
-// references to every buffer it reads or writes and to the network object, touches no JS value
-// off the main thread, and settles a promise. One network runs one call at a time.
+// it is consistent. trainStepAsync / predictAsync run on the libuv pool: the batch (x, y, sw) is
+// copied into memory the worker owns and predictAsync's output is copied back on the main thread,
+// so JS detaching, transferring or resizing those buffers meanwhile cannot make the worker touch
+// freed memory (params and slots stay in place: see Ready()). The worker holds the network object,
+// touches no JS value off the main thread, and settles a promise. One network runs one call at a time.
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
@@ -234,6 +237,14 @@ struct Batch {
   int n = 0;
 };
 
+// An async call's own copy of its inputs (and predictAsync's staging output in yf).
+struct OwnedBatch {
+  std::vector<float> x;      // (n, in)
+  std::vector<int32_t> yi;   // (n) sparse labels
+  std::vector<float> yf;     // (n, out) labels, or predictAsync's output
+  std::vector<float> sw;     // (n) or empty
+};
+
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -422,6 +433,9 @@ class NetworkWorker : public Napi::AsyncWorker {
   void Hold(Napi::Value v) {
     if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
   }
+  // Runs on the main thread after a successful job, before the promise resolves; a Napi::Error it
+  // throws rejects the promise instead.
+  void Finish(std::function<void(Napi::Env)> f) { finish_ = std::move(f); }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
@@ -440,6 +454,14 @@ class NetworkWorker : public Napi::AsyncWorker {
   void OnOK() override {
     wrap_->busy_ = false;
     if (n_for_output_ > 0) wrap_->last_n_ = n_for_output_;
+    if (finish_) {
+      try {
+        finish_(Env());
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+        return;
+      }
+    }
     deferred_.Resolve(returns_loss_ ? Napi::Number::New(Env(), result_) : Env().Undefined());
   }
   void OnError(const Napi::Error& e) override {
@@ -453,6 +475,7 @@ class NetworkWorker : public Napi::AsyncWorker {
   NetworkWrap* wrap_;
   Network* net_;
   std::function<float(Network&)> job_;
+  std::function<void(Napi::Env)> finish_;
   bool returns_loss_;
   int n_for_output_;
   bool range_ = false;
@@ -476,10 +499,26 @@ Napi::Value NetworkWrap::TrainStepAsync(const Napi::CallbackInfo& info) {
     Batch b = ReadBatch(info, fn, 0);
     float lr = (float)Num(info, 4, fn, "lr");
     int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
+    // The worker's own copy of the batch: x (n, in), y (n) int32 or (n, out) floats, sw (n).
+    auto copy = std::make_shared<OwnedBatch>();
+    Guard(env, fn, [&] {
+      copy->x.assign(b.x, b.x + (size_t)b.n * in_size_);
+      if (sparse_)
+        copy->yi.assign((const int32_t*)b.y, (const int32_t*)b.y + b.n);
+      else
+        copy->yf.assign((const float*)b.y, (const float*)b.y + (size_t)b.n * out_size_);
+      if (b.sw) copy->sw.assign(b.sw, b.sw + b.n);
+    });
+    const bool sparse = sparse_, has_sw = b.sw != nullptr;
+    const int n = b.n;
     auto* w = new NetworkWorker(
-        env, fn, this, [b, lr, t](Network& net) { return net.train_step(b.x, b.y, b.sw, b.n, lr, t); }, true, b.n);
+        env, fn, this,
+        [copy, sparse, has_sw, n, lr, t](Network& net) {
+          const void* y = sparse ? (const void*)copy->yi.data() : (const void*)copy->yf.data();
+          return net.train_step(copy->x.data(), y, has_sw ? copy->sw.data() : nullptr, n, lr, t);
+        },
+        true, b.n);
     w->Hold(Value());
-    for (size_t i = 0; i < 3; ++i) w->Hold(info[i]);
     Napi::Promise p = w->Promise();
     busy_ = true;
     w->Queue();
@@ -496,13 +535,28 @@ Napi::Value NetworkWrap::PredictAsync(const Napi::CallbackInfo& info) {
   try {
     Ready(env, fn);
     int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
-    float* out = F32(info, 0, fn, "out", n * out_size_);
+    F32(info, 0, fn, "out", n * out_size_);
     float* x = F32(info, 1, fn, "x", n * in_size_);
+    // The worker reads its own copy of x and writes a staging output, copied into `out` on the
+    // main thread once it is done (if `out` is still as long).
+    const size_t out_len = (size_t)n * out_size_;
+    auto copy = std::make_shared<OwnedBatch>();
+    Guard(env, fn, [&] {
+      copy->x.assign(x, x + (size_t)n * in_size_);
+      copy->yf.resize(out_len);
+    });
     auto* w = new NetworkWorker(
-        env, fn, this, [out, x, n](Network& net) { net.predict(out, x, n); return 0.f; }, false, 0);
+        env, fn, this, [copy, n](Network& net) { net.predict(copy->yf.data(), copy->x.data(), n); return 0.f; },
+        false, 0);
     w->Hold(Value());
     w->Hold(info[0]);
-    w->Hold(info[1]);
+    auto out_ref = std::make_shared<Napi::Reference<Napi::Float32Array>>(Napi::Persistent(info[0].As<Napi::Float32Array>()));
+    w->Finish([copy, out_ref, out_len, fn](Napi::Env env) {
+      Napi::Float32Array out = out_ref->Value();
+      if (out.ElementLength() < out_len)
+        throw Napi::Error::New(env, std::string(fn) + ": out was detached or shrunk while the call ran");
+      std::copy(copy->yf.begin(), copy->yf.end(), out.Data());
+    });
     Napi::Promise p = w->Promise();
     busy_ = true;
     w->Queue();
