@@ -3,11 +3,15 @@
 // network_validate.cc.
 //
 // Buffers. The training arena keeps, per layer, what backward needs (outputs, pre-activations of
-// fused activations that need their input, im2col matrices, max-pool argmax, dropout masks, BN xhat
-// and 1/std), plus two ping-pong gradient buffers and one dcol scratch shared by all layers. It is
-// sized for the largest batch seen so far and reused for smaller ones. Inference runs in a separate,
-// smaller arena (two ping-pong activation buffers, one col scratch, one argmax scratch) over chunks
-// of samples, so predicting on a big set never allocates the whole set's activations.
+// fused activations that need their input, max-pool argmax, dropout masks, BN xhat and 1/std),
+// plus two ping-pong gradient buffers. It is sized for the largest batch seen so far and reused for
+// smaller ones. Inference runs in a separate, smaller arena (two ping-pong activation buffers, one
+// argmax scratch) over chunks of samples, so predicting on a big set never allocates the whole
+// set's activations.
+//
+// Conv2D layers run in tiles of a few samples (conv_tiles.h): per-thread tile scratch instead of
+// whole-batch im2col matrices (backward recomputes a tile's), and a MaxPool2D right after a conv is
+// fused into it, so the conv's full-size output is never stored.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -34,6 +38,21 @@ void realloc_vec(std::vector<T>& v, size_t size) {
 
 }  // namespace
 
+// ---- conv plans -------------------------------------------------------------------------------------
+
+// Tiles every Conv2D layer and fuses a MaxPool2D that directly follows one, when the conv's
+// activation allows it (conv_pool_fusable).
+void Network::Impl::plan_convs() {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerInfo& li = layers[i];
+    if (li.s.kind != LayerKind::Conv2D) continue;
+    LayerInfo* next = i + 1 < layers.size() ? &layers[i + 1] : nullptr;
+    const bool fuse = next && next->s.kind == LayerKind::MaxPool2D && conv_pool_fusable(li.s.act);
+    li.plan = conv_plan(li.conv, fuse ? &next->pool : nullptr);
+    if (fuse) next->fused = true;
+  }
+}
+
 // ---- arenas -----------------------------------------------------------------------------------------
 
 // Throws when n samples would overflow the int sizes the kernels take.
@@ -57,21 +76,17 @@ void Network::Impl::ensure_train(int n) {
   train_cap = 0;  // stays 0 if an allocation below throws
   const size_t N = (size_t)n;
   bufs.resize(layers.size());
-  size_t max_col = 0;
+  size_t max_partial = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& li = layers[i];
     LayerBuffers& b = bufs[i];
-    if (!li.is_view) realloc_vec(b.out, N * li.out_size);
+    const bool pooled_conv = li.s.kind == LayerKind::Conv2D && li.plan.pool;
+    if (!li.is_view && !pooled_conv) realloc_vec(b.out, N * li.out_size);
     switch (li.s.kind) {
-      case LayerKind::Conv2D: {
+      case LayerKind::Conv2D:
         if (li.keep_pre) realloc_vec(b.pre, N * li.out_size);
-        Conv2DDims d = li.conv;
-        d.N = n;
-        const size_t cs = conv2d_col_size(d);
-        realloc_vec(b.col, cs);
-        max_col = std::max(max_col, cs);
+        max_partial = std::max(max_partial, (size_t)conv_partial_floats(li.plan, n));
         break;
-      }
       case LayerKind::Dense:
         if (li.keep_pre) realloc_vec(b.pre, N * li.out_size);
         break;
@@ -93,7 +108,7 @@ void Network::Impl::ensure_train(int n) {
   }
   realloc_vec(grad_a, N * max_act);
   realloc_vec(grad_b, N * max_act);
-  realloc_vec(dcol, max_col);
+  realloc_vec(conv_partial, max_partial);
   if (spec.fromLogits) realloc_vec(probs, N * out_size);
   inputs.assign(layers.size(), nullptr);
   outputs.assign(layers.size(), nullptr);
@@ -102,12 +117,7 @@ void Network::Impl::ensure_train(int n) {
 
 // Samples per inference chunk: about 64 MB of buffers, between 1 and 256 samples.
 int Network::Impl::infer_chunk() const {
-  int64_t per = 2 * max_act + max_act;  // act_a, act_b, argmax
-  for (const LayerInfo& li : layers)
-    if (li.s.kind == LayerKind::Conv2D) {
-      Conv2DDims d = li.conv;
-      per = std::max<int64_t>(per, 3 * max_act + (int64_t)conv2d_col_size(d));
-    }
+  const int64_t per = 2 * max_act + max_act;  // act_a, act_b, argmax (conv tiles are per thread)
   const int64_t budget = (int64_t)16 << 20;  // floats
   return (int)std::max<int64_t>(1, std::min<int64_t>(256, budget / std::max<int64_t>(per, 1)));
 }
@@ -117,16 +127,8 @@ void Network::Impl::ensure_infer(int n) {
   check_batch(n);
   infer_cap = 0;  // stays 0 if an allocation below throws
   const size_t N = (size_t)n;
-  size_t max_col = 0;
-  for (const LayerInfo& li : layers)
-    if (li.s.kind == LayerKind::Conv2D) {
-      Conv2DDims d = li.conv;
-      d.N = n;
-      max_col = std::max(max_col, conv2d_col_size(d));
-    }
   realloc_vec(act_a, N * max_act);
   realloc_vec(act_b, N * max_act);
-  realloc_vec(icol, max_col);
   realloc_vec(iargmax, N * max_act);
   infer_cap = n;
 }
@@ -188,17 +190,17 @@ const float* Network::Impl::forward_train(const float* x, int n) {
     float* out = li.is_view ? const_cast<float*>(cur) : b.out.data();
     const int64_t rows = (int64_t)n * li.pixels;
     switch (s.kind) {
-      case LayerKind::Conv2D: {
-        Conv2DDims d = li.conv;
-        d.N = n;
-        if (li.keep_pre) {
-          conv2d_forward(b.pre.data(), b.col.data(), cur, P(s.kernel), P(s.bias), d, Act::Linear, 0.f);
-          activation_forward(out, b.pre.data(), (int64_t)n * d.OH * d.OW, d.OC, s.act, s.alpha);
+      case LayerKind::Conv2D:
+        if (li.plan.pool) {  // writes the next layer's (pooled) output and argmax
+          LayerBuffers& pb = bufs[i + 1];
+          conv_tiled_forward(li.plan, pb.out.data(), pb.argmax.data(), nullptr, cur, P(s.kernel), P(s.bias), s.act,
+                             s.alpha, n, conv_scratch);
+          out = nullptr;
         } else {
-          conv2d_forward(out, b.col.data(), cur, P(s.kernel), P(s.bias), d, s.act, s.alpha);
+          conv_tiled_forward(li.plan, out, nullptr, li.keep_pre ? b.pre.data() : nullptr, cur, P(s.kernel), P(s.bias),
+                             s.act, s.alpha, n, conv_scratch);
         }
         break;
-      }
       case LayerKind::Dense:
         if (li.keep_pre) {
           dense_forward(b.pre.data(), cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, Act::Linear, 0.f);
@@ -208,6 +210,12 @@ const float* Network::Impl::forward_train(const float* x, int n) {
         }
         break;
       case LayerKind::MaxPool2D: {
+        if (li.fused) {  // the conv before it wrote out and argmax
+          inputs[i] = nullptr;
+          outputs[i] = out;
+          cur = out;
+          continue;
+        }
         Pool2DDims d = li.pool;
         d.N = n;
         maxpool2d_forward(out, b.argmax.data(), cur, d);
@@ -265,13 +273,12 @@ void Network::Impl::backward(int n) {
     auto dparam = [&](int64_t off) { return off >= 0 ? G + off : nullptr; };
     switch (s.kind) {
       case LayerKind::Conv2D: {
-        Conv2DDims d = li.conv;
-        d.N = n;
-        if (s.act != Act::Linear && !skip_act)
-          activation_backward(g, g, li.keep_pre ? b.pre.data() : nullptr, out, (int64_t)n * d.OH * d.OW, d.OC,
-                              s.act, s.alpha);
-        conv2d_backward(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), dcol.data(), g,
-                        b.col.data(), in, P(s.kernel), d);
+        // with a fused pool, g is the pool's output gradient and the pool's buffers hold the output
+        const LayerBuffers& ob = li.plan.pool ? bufs[i + 1] : b;
+        conv_tiled_backward(li.plan, need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g,
+                            li.plan.pool ? ob.out.data() : out, li.plan.pool ? ob.argmax.data() : nullptr,
+                            li.keep_pre ? b.pre.data() : nullptr, in, P(s.kernel), s.act, s.alpha, skip_act, n,
+                            conv_scratch, conv_partial.data());
         std::swap(g, other);
         break;
       }
@@ -283,6 +290,7 @@ void Network::Impl::backward(int n) {
         std::swap(g, other);
         break;
       case LayerKind::MaxPool2D: {
+        if (li.fused) break;  // the conv before it takes the pooled gradient
         Pool2DDims d = li.pool;
         d.N = n;
         maxpool2d_backward(other, g, b.argmax.data(), d);
@@ -363,16 +371,16 @@ const float* Network::Impl::forward_infer(const float* x, int n) {
     float* out = buf[k];
     const int64_t rows = (int64_t)n * li.pixels;
     switch (s.kind) {
-      case LayerKind::Conv2D: {
-        Conv2DDims d = li.conv;
-        d.N = n;
-        conv2d_forward(out, icol.data(), cur, P(s.kernel), P(s.bias), d, s.act, s.alpha);
+      case LayerKind::Conv2D:
+        // with a fused pool, out receives the pooled output
+        conv_tiled_forward(li.plan, out, li.plan.pool ? iargmax.data() : nullptr, nullptr, cur, P(s.kernel),
+                           P(s.bias), s.act, s.alpha, n, conv_scratch);
         break;
-      }
       case LayerKind::Dense:
         dense_forward(out, cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
         break;
       case LayerKind::MaxPool2D: {
+        if (li.fused) continue;  // done by the conv before it: no buffer, no swap
         Pool2DDims d = li.pool;
         d.N = n;
         maxpool2d_forward(out, iargmax.data(), cur, d);
@@ -415,6 +423,7 @@ Network::Network(NetworkSpec spec, float* params, float* slots) : impl_(new Impl
   m.params = params;
   m.slots = slots;
   m.validate();
+  m.plan_convs();
   m.grads.assign((size_t)m.param_count, 0.f);
   rng_seed(m.rng, m.spec.seed);
 }

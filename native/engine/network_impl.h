@@ -5,6 +5,7 @@
 
 #include "../kernels/conv2d.h"
 #include "../kernels/pool2d.h"
+#include "conv_tiles.h"
 #include "network.h"
 
 namespace cnn {
@@ -19,13 +20,14 @@ struct LayerInfo {
   bool keep_pre = false;              // Conv2D / Dense whose activation backward needs its input
   bool trainable = false;             // owns a parameter range inside a trainable variable
   bool is_view = false;               // Flatten: output aliases input; Dropout at inference too
+  ConvPlan plan{};                    // Conv2D: tiling, and whether the next layer's pool is fused in
+  bool fused = false;                 // MaxPool2D run inside the Conv2D before it (no work of its own)
 };
 
 // Per-layer training buffers, each sized for `cap` samples.
 struct LayerBuffers {
-  std::vector<float> out;     // (cap, out_size), unless the layer is a view
+  std::vector<float> out;     // (cap, out_size), unless the layer is a view or a conv with its pool fused
   std::vector<float> pre;     // (cap, out_size) pre-activation, when keep_pre
-  std::vector<float> col;     // conv2d_col_size(cap)
   std::vector<int32_t> argmax;  // (cap, out_size) max pools
   std::vector<float> mask;    // (cap, in_size) dropout
   std::vector<float> xhat;    // (cap, in_size) batch norm
@@ -51,7 +53,8 @@ struct Network::Impl {
   std::vector<const float*> inputs;  // per layer, the input of the last training forward
   std::vector<float*> outputs;       // per layer, its output (a view's is its input)
   std::vector<float> grad_a, grad_b;  // (cap, max_act) ping-pong activation gradients
-  std::vector<float> dcol;            // max col size over conv layers
+  std::vector<ConvScratch> conv_scratch;  // per thread: one conv tile (training and inference)
+  std::vector<float> conv_partial;    // max conv_partial_floats over conv layers
   std::vector<float> probs;           // (cap, out_size) softmax of logits (fromLogits CCE)
   std::vector<float> grads;           // (param_count)
   int last_n = 0;
@@ -59,11 +62,11 @@ struct Network::Impl {
   // inference arena
   int infer_cap = 0;
   std::vector<float> act_a, act_b;    // (cap, max_act)
-  std::vector<float> icol;            // max col size
   std::vector<int32_t> iargmax;       // (cap, max_act)
   std::vector<float> eval_probs;      // (n, out_size) for fromLogits CCE in evaluate
 
   void validate();
+  void plan_convs();
   void ensure_train(int n);
   void ensure_infer(int n);
   int infer_chunk() const;

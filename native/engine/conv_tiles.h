@@ -1,0 +1,66 @@
+// Conv2D layers of the compiled network run over the batch in tiles of a few samples, so that a
+// tile's im2col matrix and output stay in cache, with the threads splitting the batch (the seed
+// net's GEMMs have K = 9: splitting one GEMM over threads would not pay). A MaxPool2D right after
+// the convolution is fused in: the full-size convolution output never reaches memory.
+//
+// Training recomputes each tile's im2col in backward instead of keeping the whole batch's col
+// matrix; the weight gradient is accumulated per slice (a fixed run of tiles whose count depends
+// on the batch size only), then the slices are summed in order, so results do not depend on the
+// thread count. Internal to the engine; built on the kernels of conv2d.h / dense.h / pool2d.h.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "../kernels/conv2d.h"
+#include "../kernels/pool2d.h"
+
+namespace cnn {
+
+// Static facts about one Conv2D layer's tiling (per-sample sizes; N = 1 in the dims).
+struct ConvPlan {
+  Conv2DDims d{};      // the convolution, N = 1
+  bool pointwise = false;
+  bool pool = false;   // a MaxPool2D follows and is fused in
+  Pool2DDims pd{};     // that pool, N = 1
+  int tile = 1;        // samples per tile
+  int64_t K = 0;       // KH*KW*C
+  int64_t rows = 0;    // OH*OW: col rows per sample
+  int64_t in_size = 0, conv_out = 0, pool_out = 0;  // floats per sample
+
+  int64_t col_floats() const { return pointwise ? 0 : (int64_t)tile * rows * K; }   // per tile
+  int64_t out_floats() const { return pool ? (int64_t)tile * conv_out : 0; }        // per tile
+  int tiles(int n) const { return (n + tile - 1) / tile; }
+  int slices(int n) const;  // backward slices for a batch of n
+};
+
+// Per-thread scratch of one tile: its col matrix (reused for dcol) and, when pooling, its
+// convolution output (reused for the output gradient).
+struct ConvScratch {
+  std::vector<float> col, out;
+};
+
+// The plan of a conv layer; pool (N = 1) when a MaxPool2D is fused in, else nullptr.
+ConvPlan conv_plan(const Conv2DDims& d, const Pool2DDims* pool);
+// True when conv + MaxPool2D can be fused: the activation's derivative is a function of its
+// output, so it can be taken on the pooled values (not softmax, not gelu / swish).
+bool conv_pool_fusable(Act act);
+// Floats of weight-gradient partials a backward pass of n samples needs (slices * (K*OC + OC)).
+int64_t conv_partial_floats(const ConvPlan& p, int n);
+
+// out: (n, pool_out) pooled output when p.pool, else (n, conv_out); argmax (n, pool_out) when
+// p.pool; pre (n, conv_out) the pre-activation when non-null (never with p.pool); inp (n, in_size);
+// weight (K, OC); bias (OC) or nullptr. scratch grows to the threads used.
+void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* pre, const float* inp,
+                        const float* weight, const float* bias, Act act, float alpha, int n,
+                        std::vector<ConvScratch>& scratch);
+
+// g: (n, pool_out or conv_out) dL/d(this block's output), modified in place (activation gradient).
+// out / argmax / pre: what forward wrote. Overwrites dweight (K, OC), dbias (OC) if non-null and
+// dinp (n, in_size) if non-null. skip_act: g already is the gradient before the activation.
+// partial: conv_partial_floats(p, n) floats.
+void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* dbias, float* g,
+                         const float* out, const int32_t* argmax, const float* pre, const float* inp,
+                         const float* weight, Act act, float alpha, bool skip_act, int n,
+                         std::vector<ConvScratch>& scratch, float* partial);
+
+}  // namespace cnn

@@ -1,0 +1,110 @@
+'use strict';
+// The native engine runs Conv2D layers in tiles of a few samples, in slices of tiles over the
+// threads, with a following MaxPool2D fused in (native/engine/conv_tiles.h). Networks big enough
+// for several tiles and slices must train exactly like the TypeScript engine (to rounding), and
+// give bit-identical results whatever the thread count.
+
+const t = require('tap');
+const { loadBackends, makeRng, assertClose } = require('./helpers/common');
+const { buildSpec, initParams, netData } = require('./helpers/network');
+const { requireDist } = require('./helpers/common');
+
+const { Act, OptimizerKind, LossKind, Padding } = requireDist('backend/types');
+
+const { backends } = loadBackends();
+const js = backends[0].K;
+const native = backends[1].K;
+const skip = backends[1].skip;
+const RTOL = 2e-4;
+
+// Adam turns rounding-level gradient differences into lr-sized steps for parameters whose
+// gradient is ~0, so the longer comparisons use SGD; the seed-like net trains with Adam.
+const adam = { loss: LossKind.CategoricalCrossentropy, opt: { kind: OptimizerKind.Adam, beta1: 0.9, beta2: 0.999, eps: 1e-7 }, seed: 7 };
+const sgd = { loss: LossKind.CategoricalCrossentropy, opt: { kind: OptimizerKind.Sgd }, seed: 7 };
+
+const NETWORKS = [
+  {
+    name: 'seed-like: conv 3x3 relu + maxpool (fused), many tiles and slices',
+    input: [28, 28, 1], sizes: [37, 37, 5], classes: 10,
+    layers: [{ conv: 32, k: [3, 3], act: Act.Relu }, { maxpool: [2, 2] }, { flatten: true }, { dense: 10, act: Act.Softmax }],
+    rest: adam,
+  },
+  {
+    name: 'strided dilated same-padded conv (40 channels), sigmoid, conv on top',
+    input: [15, 13, 2], sizes: [11, 11, 11], classes: 3,
+    layers: [{ conv: 40, k: [3, 3], s: [2, 2], d: [2, 2], pad: Padding.Same, act: Act.Sigmoid }, { maxpool: [2, 2] },
+             { conv: 8, k: [2, 2], act: Act.Tanh }, { flatten: true }, { dense: 3, act: Act.Softmax }],
+    rest: sgd,
+  },
+  {
+    name: 'two conv blocks (same padding, 24 channels), second conv elu unpooled, dense relu',
+    input: [16, 16, 3], sizes: [21, 9, 21], classes: 4,
+    layers: [{ conv: 24, k: [5, 5], pad: Padding.Same, act: Act.Relu }, { maxpool: [2, 2] },
+             { conv: 12, k: [3, 3], pad: Padding.Same, act: Act.Elu, alpha: 1 }, { flatten: true },
+             { dense: 16, act: Act.Relu }, { dense: 4, act: Act.Softmax }],
+    rest: sgd,
+  },
+  {
+    name: 'conv gelu (keeps its input, not fused) + maxpool, strided conv + overlapping pool (fused)',
+    input: [20, 20, 2], sizes: [13, 13, 13], classes: 3,
+    layers: [{ conv: 6, k: [3, 3], act: Act.Gelu }, { maxpool: [2, 2] },
+             { conv: 8, k: [3, 3], s: [2, 2], pad: Padding.Same, act: Act.LeakyRelu, alpha: 0.1 },
+             { maxpool: [3, 3], s: [2, 2], pad: Padding.Same }, { flatten: true }, { dense: 3, act: Act.Softmax }],
+    rest: sgd,
+  },
+  {
+    name: 'pointwise conv + maxpool (fused), linear conv, frozen first conv',
+    input: [12, 12, 4], sizes: [40, 40, 40], classes: 5, frozen: [0, 1],
+    layers: [{ conv: 6, k: [3, 3], pad: Padding.Same, act: Act.Relu }, { conv: 16, k: [1, 1], act: Act.Relu6 }, { maxpool: [2, 2] },
+             { conv: 4, k: [3, 3] }, { flatten: true }, { dense: 5, act: Act.Softmax }],
+    rest: sgd,
+  },
+];
+
+function train(K, cfg) {
+  const rng = makeRng(cfg.name);
+  const { spec, paramCount } = buildSpec(cfg.input, cfg.layers, cfg.rest);
+  for (const i of cfg.frozen ?? []) spec.vars[i].trainable = false;
+  const params = initParams(spec, paramCount, rng);
+  const slotCount = spec.vars.filter((v) => v.trainable).reduce((s, v) => s + v.size, 0) * K.optimizerSlotCount(spec.opt.kind);
+  const slots = new Float32Array(slotCount);
+  const net = K.createNetwork(spec, params, slots);
+  // gradients at the initial parameters (the same on both backends)
+  const d0 = netData(cfg, rng, cfg.sizes[0]);
+  const loss0 = net.forwardBackward(d0.x, d0.y, null, cfg.sizes[0]);
+  const grads0 = new Float32Array(paramCount);
+  net.getGrads(grads0);
+  const losses = [loss0];
+  cfg.sizes.forEach((n, i) => {
+    const { x, y, sw } = netData(cfg, rng, n);
+    losses.push(net.trainStep(x, y, sw, n, 0.01, i + 1));
+  });
+  const n = cfg.sizes[0];
+  const { x, y } = netData(cfg, rng, n);
+  net.forwardBackward(x, y, null, n);
+  const grads = new Float32Array(paramCount);
+  net.getGrads(grads);
+  const predicted = new Float32Array(n * net.outSize);
+  net.predict(predicted, x, n);
+  net.dispose();
+  return { grads0, losses: Float32Array.from(losses), params, grads, predicted };
+}
+
+t.test('tiled conv engine: native (1 and 2 threads) vs js', { skip }, async (t) => {
+  const threads0 = native.getNumThreads();
+  try {
+    for (const cfg of NETWORKS) {
+      await t.test(cfg.name, async (t) => {
+        const ref = train(js, cfg);
+        native.setNumThreads(1);
+        const one = train(native, cfg);
+        native.setNumThreads(2);
+        const two = train(native, cfg);
+        for (const k of Object.keys(ref)) assertClose(t, one[k], ref[k], `${k} (1 thread vs js)`, { rtol: RTOL });
+        for (const k of Object.keys(ref)) assertClose(t, two[k], one[k], `${k} (2 threads vs 1, exact)`, { exact: true });
+      });
+    }
+  } finally {
+    native.setNumThreads(threads0);
+  }
+});
