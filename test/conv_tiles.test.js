@@ -24,13 +24,13 @@ const sgd = { loss: LossKind.CategoricalCrossentropy, opt: { kind: OptimizerKind
 
 const NETWORKS = [
   {
-    name: 'seed-like: conv 3x3 relu + maxpool (fused), many tiles and slices',
+    name: 'seed-like: conv 3x3 relu + maxpool (fused, direct kernel), many tiles and slices',
     input: [28, 28, 1], sizes: [37, 37, 5], classes: 10,
     layers: [{ conv: 32, k: [3, 3], act: Act.Relu }, { maxpool: [2, 2] }, { flatten: true }, { dense: 10, act: Act.Softmax }],
     rest: adam,
   },
   {
-    name: 'strided dilated same-padded conv (40 channels), sigmoid, conv on top',
+    name: 'direct kernels: strided dilated same-padded conv (40 channels), sigmoid, conv on top',
     input: [15, 13, 2], sizes: [11, 11, 11], classes: 3,
     layers: [{ conv: 40, k: [3, 3], s: [2, 2], d: [2, 2], pad: Padding.Same, act: Act.Sigmoid }, { maxpool: [2, 2] },
              { conv: 8, k: [2, 2], act: Act.Tanh }, { flatten: true }, { dense: 3, act: Act.Softmax }],

@@ -16,6 +16,7 @@
 #include <atomic>
 
 #include "../kernels/activations.h"
+#include "../kernels/conv2d_direct.h"
 #include "../kernels/dense.h"
 #include "../kernels/gemm/sgemm.h"
 #include "../kernels/threadpool.h"
@@ -34,6 +35,7 @@ void ensure_scratch(const ConvPlan& p, std::vector<ConvScratch>& scratch, int co
   for (int i = 0; i < count; ++i) {
     if ((int64_t)scratch[i].col.size() < p.col_floats()) scratch[i].col.resize(p.col_floats());
     if ((int64_t)scratch[i].out.size() < p.out_floats()) scratch[i].out.resize(p.out_floats());
+    if ((int64_t)scratch[i].xpad.size() < p.pad_floats()) scratch[i].xpad.resize(p.pad_floats());
   }
 }
 
@@ -76,6 +78,20 @@ const float* tile_col(const ConvPlan& p, const float* inp, int n0, int n1, ConvS
   return sc.col.data();
 }
 
+// Samples [n0, n1) as the direct kernels read them: the input itself, or its zero-padded copy.
+// dd receives the dims to pass them.
+const float* tile_direct_input(const ConvPlan& p, const float* inp, int n0, int n1, ConvScratch& sc,
+                               Conv2DDims& dd) {
+  const float* x = inp + (int64_t)n0 * p.in_size;
+  Conv2DDims dt = p.d;
+  dt.N = n1 - n0;
+  dd = p.padded ? p.dpad : p.d;
+  dd.N = n1 - n0;
+  if (!p.padded) return x;
+  conv2d_pad_input(sc.xpad.data(), x, dt);
+  return sc.xpad.data();
+}
+
 }  // namespace
 
 int ConvPlan::slices(int n) const { return std::min(kMaxSlices, tiles(n)); }
@@ -97,7 +113,10 @@ ConvPlan conv_plan(const Conv2DDims& d, const Pool2DDims* pool) {
     p.pd.N = 1;
     p.pool_out = (int64_t)p.pd.OH * p.pd.OW * p.pd.C;
   }
-  const int64_t per_sample = (p.pointwise ? 0 : p.rows * p.K) + (p.pool ? p.conv_out : 0);
+  p.padded = conv2d_needs_padding(p.d);
+  p.dpad = conv2d_padded_dims(p.d);
+  p.pad_size = p.padded ? (int64_t)p.dpad.H * p.dpad.W * p.dpad.C : 0;
+  const int64_t per_sample = (p.pointwise ? 0 : p.rows * p.K) + (p.pool ? p.conv_out : 0) + p.pad_size;
   p.tile = (int)std::max<int64_t>(1, std::min<int64_t>(1024, kTileFloats / std::max<int64_t>(1, per_sample)));
   return p;
 }
@@ -111,9 +130,27 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
                         const float* weight, const float* bias, Act act, float alpha, int n,
                         std::vector<ConvScratch>& scratch) {
   const int OC = p.d.OC, K = (int)p.K;
+  const bool direct = conv2d_direct_applies(p.d);
   run_units(p, p.tiles(n), scratch, [&](int t, ConvScratch& sc) {
     const int n0 = t * p.tile, n1 = std::min(n, n0 + p.tile), m = n1 - n0;
     const int rows = (int)(m * p.rows);
+    if (direct) {  // conv + bias (+ relu) straight from the input, then the rest of the activation
+      Conv2DDims dd;
+      const float* x = tile_direct_input(p, inp, n0, n1, sc, dd);
+      float* y = p.pool ? sc.out.data() : pre ? pre + n0 * p.conv_out : out + n0 * p.conv_out;  // (rows, OC)
+      const bool relu = act == Act::Relu && !pre;
+      conv2d_direct_forward(y, x, weight, bias, dd, relu);
+      if (pre)
+        activation_forward(out + n0 * p.conv_out, y, rows, OC, act, alpha);
+      else if (!relu && act != Act::Linear)
+        activation_forward(y, y, rows, OC, act, alpha);
+      if (p.pool) {
+        Pool2DDims pt = p.pd;
+        pt.N = m;
+        maxpool2d_forward(out + n0 * p.pool_out, argmax + n0 * p.pool_out, y, pt);
+      }
+      return;
+    }
     const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
     if (p.pool) {
       dense_forward(sc.out.data(), a, weight, bias, rows, K, OC, act, alpha);  // (rows, OC) in cache
@@ -139,6 +176,7 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
   const int64_t wsize = p.K * OC;
   const bool do_act = !skip_act && act != Act::Linear;
   const int64_t grow = p.pool ? p.pool_out : p.conv_out;  // floats of g per sample
+  const bool direct = conv2d_direct_applies(p.d);
   run_units(p, ns, scratch, [&](int s, ConvScratch& sc) {
     float* dw = ns > 1 ? partial + s * wsize : dweight;  // (K, OC)
     const int t0 = (int)((int64_t)nt * s / ns), t1 = (int)((int64_t)nt * (s + 1) / ns);
@@ -158,8 +196,14 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         activation_backward(gt, gt, pre ? pre + n0 * p.conv_out : nullptr, out + n0 * p.conv_out, rows, OC, act,
                             alpha);
       }
-      const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
-      sgemm(true, false, K, OC, rows, 1.f, a, K, dy, OC, t == t0 ? 0.f : 1.f, dw, OC);
+      if (direct) {
+        Conv2DDims dd;
+        const float* x = tile_direct_input(p, inp, n0, n1, sc, dd);
+        conv2d_direct_dweight(dw, x, dy, dd, t != t0);
+      } else {
+        const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
+        sgemm(true, false, K, OC, rows, 1.f, a, K, dy, OC, t == t0 ? 0.f : 1.f, dw, OC);
+      }
       if (!dinp) continue;
       float* dx = dinp + n0 * p.in_size;
       if (p.pointwise) {

@@ -1,7 +1,8 @@
 // Conv2D layers of the compiled network run over the batch in tiles of a few samples, so that a
 // tile's im2col matrix and output stay in cache, with the threads splitting the batch (the seed
 // net's GEMMs have K = 9: splitting one GEMM over threads would not pay). A MaxPool2D right after
-// the convolution is fused in: the full-size convolution output never reaches memory.
+// the convolution is fused in: the full-size convolution output never reaches memory. Layers with
+// few input channels use the direct kernels of conv2d_direct.h instead of im2col + GEMM.
 //
 // Training recomputes each tile's im2col in backward instead of keeping the whole batch's col
 // matrix; the weight gradient is accumulated per slice (a fixed run of tiles whose count depends
@@ -21,22 +22,26 @@ struct ConvPlan {
   Conv2DDims d{};      // the convolution, N = 1
   bool pointwise = false;
   bool pool = false;   // a MaxPool2D follows and is fused in
+  Conv2DDims dpad{};   // d for the zero-padded input the direct kernels read (conv2d_direct.h), N = 1
+  bool padded = false; // the direct kernels need that padded copy
   Pool2DDims pd{};     // that pool, N = 1
   int tile = 1;        // samples per tile
   int64_t K = 0;       // KH*KW*C
   int64_t rows = 0;    // OH*OW: col rows per sample
   int64_t in_size = 0, conv_out = 0, pool_out = 0;  // floats per sample
+  int64_t pad_size = 0;  // floats per sample of the padded input (0 when not padded)
 
   int64_t col_floats() const { return pointwise ? 0 : (int64_t)tile * rows * K; }   // per tile
   int64_t out_floats() const { return pool ? (int64_t)tile * conv_out : 0; }        // per tile
+  int64_t pad_floats() const { return (int64_t)tile * pad_size; }                   // per tile
   int tiles(int n) const { return (n + tile - 1) / tile; }
   int slices(int n) const;  // backward slices for a batch of n
 };
 
-// Per-thread scratch of one tile: its col matrix (reused for dcol) and, when pooling, its
-// convolution output (reused for the output gradient).
+// Per-thread scratch of one tile: its col matrix (reused for dcol), when pooling its convolution
+// output (reused for the output gradient), and the padded input of the direct kernels.
 struct ConvScratch {
-  std::vector<float> col, out;
+  std::vector<float> col, out, xpad;
 };
 
 // The plan of a conv layer; pool (N = 1) when a MaxPool2D is fused in, else nullptr.
