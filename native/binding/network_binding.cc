@@ -279,6 +279,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       throw Err(env, fn, "params has " + std::to_string(info[1].As<Napi::Float32Array>().ElementLength()) +
                              " elements, the vars need " + std::to_string(need));
     sparse_ = spec.loss == Loss::SparseCategoricalCrossentropy;
+    EstimateArenas(spec);
     net_ = Guard(env, fn, [&] { return std::make_unique<Network>(std::move(spec), params, slots); });
     out_size_ = net_->out_size();
     in_size_ = net_->in_size();
@@ -293,7 +294,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                              std::to_string(slot_count_));
     params_ = Napi::Persistent(p);
     slots_ = Napi::Persistent(s);
+    env_ = env;
+    Report(param_count_ * (int64_t)sizeof(float));  // the gradients
   }
+
+  ~NetworkWrap() override { Release(); }
 
   bool busy_ = false;
   int last_n_ = 0;
@@ -302,6 +307,45 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   friend class NetworkWorker;
 
   std::unique_ptr<Network> net_;  // null after dispose()
+
+  // ---- native memory told to V8 ----
+  // The engine's arenas live outside the JS heap, so V8 is told their (estimated) size: a network
+  // the user forgets to dispose() then makes the garbage collector run soon, and the ObjectWrap
+  // finalizer (~NetworkWrap) frees it. Estimates, in floats per sample, from the spec.
+  napi_env env_ = nullptr;
+  int64_t train_per_sample_ = 0, infer_per_sample_ = 0;
+  int train_n_ = 0, infer_n_ = 0;  // the largest batch / inference chunk reported so far
+  int64_t reported_ = 0;           // bytes reported
+
+  void EstimateArenas(const NetworkSpec& spec) {
+    int64_t max_act = 0, max_col = 0, train = 0;
+    for (const LayerSpec& L : spec.layers) {
+      const int64_t in = (int64_t)L.in[0] * L.in[1] * L.in[2], out = (int64_t)L.out[0] * L.out[1] * L.out[2];
+      const int64_t col = L.kind == LayerKind::Conv2D ? (int64_t)L.out[0] * L.out[1] * L.kh * L.kw * L.in[2] : 0;
+      max_act = std::max({max_act, in, out});
+      max_col = std::max(max_col, col);
+      train += 2 * out + col;  // output, pre-activation / argmax / mask, im2col
+    }
+    train_per_sample_ = train + 2 * max_act + max_col;  // + the gradient ping-pong and dcol
+    infer_per_sample_ = 3 * max_act + max_col;
+  }
+  void Report(int64_t bytes) {
+    if (bytes == 0 || env_ == nullptr) return;
+    Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env_), bytes);
+    reported_ += bytes;
+  }
+  void NoteTrainBatch(int n) {
+    if (n <= train_n_) return;
+    Report((int64_t)(n - train_n_) * train_per_sample_ * (int64_t)sizeof(float));
+    train_n_ = n;
+  }
+  void NoteInference(int n) {
+    const int chunk = std::min(n, 256);  // the engine predicts in chunks of at most 256 samples
+    if (chunk <= infer_n_) return;
+    Report((int64_t)(chunk - infer_n_) * infer_per_sample_ * (int64_t)sizeof(float));
+    infer_n_ = chunk;
+  }
+  void Release() { Report(-reported_); }
   Napi::Reference<Napi::Float32Array> params_, slots_;  // keep the caller's buffers alive
   bool sparse_ = false;
   int64_t out_size_ = 0, in_size_ = 0, param_count_ = 0, slot_count_ = 0;
@@ -341,6 +385,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     const char* fn = "forwardBackward";
     Network& net = Ready(info.Env(), fn);
     Batch b = ReadBatch(info, fn, 0);
+    NoteTrainBatch(b.n);
     float loss = Guard(info.Env(), fn, [&] { return net.forward_backward(b.x, b.y, b.sw, b.n); });
     last_n_ = b.n;
     return Napi::Number::New(info.Env(), loss);
@@ -352,6 +397,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     Batch b = ReadBatch(info, fn, 0);
     float lr = (float)Num(info, 4, fn, "lr");
     int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
+    NoteTrainBatch(b.n);
     float loss = Guard(info.Env(), fn, [&] { return net.train_step(b.x, b.y, b.sw, b.n, lr, t); });
     last_n_ = b.n;
     return Napi::Number::New(info.Env(), loss);
@@ -366,6 +412,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
     float* out = F32(info, 0, fn, "out", n * out_size_);
     float* x = F32(info, 1, fn, "x", n * in_size_);
+    NoteInference(n);
     Guard(info.Env(), fn, [&] { net.predict(out, x, n); });
     return info.Env().Undefined();
   }
@@ -376,6 +423,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     Network& net = Ready(info.Env(), fn);
     Batch b = ReadBatch(info, fn, 1);
     float* out = F32(info, 0, fn, "out", b.n * out_size_);
+    NoteInference(b.n);
     float loss = Guard(info.Env(), fn, [&] { return net.evaluate(out, b.x, b.y, b.sw, b.n); });
     return Napi::Number::New(info.Env(), loss);
   }
@@ -405,6 +453,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     net_.reset();
     params_.Reset();
     slots_.Reset();
+    Release();
     return info.Env().Undefined();
   }
 
@@ -509,6 +558,7 @@ Napi::Value NetworkWrap::TrainStepAsync(const Napi::CallbackInfo& info) {
         copy->yf.assign((const float*)b.y, (const float*)b.y + (size_t)b.n * out_size_);
       if (b.sw) copy->sw.assign(b.sw, b.sw + b.n);
     });
+    NoteTrainBatch(b.n);
     const bool sparse = sparse_, has_sw = b.sw != nullptr;
     const int n = b.n;
     auto* w = new NetworkWorker(
@@ -545,6 +595,7 @@ Napi::Value NetworkWrap::PredictAsync(const Napi::CallbackInfo& info) {
       copy->x.assign(x, x + (size_t)n * in_size_);
       copy->yf.resize(out_len);
     });
+    NoteInference(n);
     auto* w = new NetworkWorker(
         env, fn, this, [copy, n](Network& net) { net.predict(copy->yf.data(), copy->x.data(), n); return 0.f; },
         false, 0);
