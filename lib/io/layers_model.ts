@@ -194,23 +194,28 @@ function matchWeights(model: Sequential, decoded: DecodedWeight[], strict: boole
 
 /** Copies the decoded weights into the model (all shapes are checked before anything is set). */
 export function setModelWeights(model: Sequential, decoded: DecodedWeight[], strict: boolean, where: string): void {
-  model.build();
+  // Names, shapes and dtypes are all checked against the layers' weight specs (known once the
+  // layers are added) before the model is built: a file whose topology declares far more weights
+  // than it holds is refused before the parameters are allocated and initialised.
   const found = new Map<string, DecodedWeight>();
   for (const [s, d] of matchWeights(model, decoded, strict, where)) found.set(s.key, d);
-  const tensors: Tensor[] = [];
   for (const l of model.layers) {
-    l.weightSpecs.forEach((w, j) => {
+    for (const w of l.weightSpecs) {
       const d = found.get(`${l.name}/${w.name}`);
-      if (!d) {
-        tensors.push(new Tensor(l.weightViews[j].slice(), w.shape, 'float32'));
-        return;
-      }
+      if (!d) continue;
       const shape = d.spec.shape;
       if (shape.length !== w.shape.length || shape.some((x, i) => x !== w.shape[i])) {
         throw new Error(`${where}: weight ${shown(d.spec.name)} has shape [${shape.join(',')}] but ${l.name}/${w.name} needs [${w.shape.join(',')}]`);
       }
       if (!(d.values instanceof Float32Array)) throw new Error(`${where}: weight ${shown(d.spec.name)} must be float32, the file has ${d.spec.dtype}`);
-      tensors.push(new Tensor(d.values, w.shape, 'float32'));
+    }
+  }
+  model.build();
+  const tensors: Tensor[] = [];
+  for (const l of model.layers) {
+    l.weightSpecs.forEach((w, j) => {
+      const d = found.get(`${l.name}/${w.name}`);
+      tensors.push(d ? new Tensor(d.values as Float32Array, w.shape, 'float32') : new Tensor(l.weightViews[j].slice(), w.shape, 'float32'));
     });
   }
   try {
