@@ -1,21 +1,23 @@
 // SGEMM benchmark: our packed kernel vs OpenBLAS (and the naive loop on small sizes), GFLOPS.
 // Built and run by bench/gemm/run.sh against the kernel sources directly (no Node).
 //
-//   gemm_bench [--reps N] [--threads 1,2] [--json FILE] [--quick] [--shape MxKxN[:TT]]...
-//              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu] [--kernel avx2|portable|naive]
-//              [--no-openblas]
+//   gemm_bench [--reps N] [--rounds R] [--passes P] [--threads 1,2] [--shape MxKxN[:TT]]...
+//              [--json FILE] [--quick] [--no-openblas] [--kernel avx2|portable|naive]
+//              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu]
 //
 // Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
 // TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS in alternating rounds
-// and keeps the best of --reps calls each, so both see the same machine noise.
+// and keeps the best of --reps calls each, so both see the same machine noise; --passes repeats
+// the whole list and keeps each row's best.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <ctime>
+#include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,14 +152,14 @@ std::vector<int> parse_list(const char* s) {
 
 void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
 
-Row run_row(Operands& o, int threads, int reps, bool naive) {
+// One more measurement of a row: keeps the best GFLOPS seen by each library over all passes.
+void measure_row(Operands& o, int threads, int reps, bool first_pass, bool naive, Row& r) {
   g_threads = threads;
   cnn::set_num_threads(threads);
 #ifdef HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #endif
-  Row r{o.s.label(), threads, 0, 0, 0, 0};
-  r.err = check(o);  // also the warm-up of both
+  if (first_pass) r.err = check(o);
   pause();
   // Alternate rounds of calls to each library, so both meet the same machine noise. Not call by
   // call: OpenBLAS's idle threads keep spinning (with sched_yield) for a while after a call and
@@ -166,21 +168,22 @@ Row run_row(Operands& o, int threads, int reps, bool naive) {
   double best_ours = 1e30, best_blas = 1e30;
   const int per_round = std::max(1, reps / g_rounds);
   for (int done = 0; done < reps; done += per_round) {
+    time_ours(o);  // untimed: wakes the threads and refills the caches after the pause
     for (int i = 0; i < per_round; ++i) best_ours = std::min(best_ours, time_ours(o));
     pause();
 #ifdef HAVE_OPENBLAS
     if (g_use_blas) {
+      time_openblas(o);
       for (int i = 0; i < per_round; ++i) best_blas = std::min(best_blas, time_openblas(o));
       pause();
     }
 #endif
   }
-  r.ours = o.gflop() / best_ours;
+  r.ours = std::max(r.ours, o.gflop() / best_ours);
 #ifdef HAVE_OPENBLAS
-  if (g_use_blas) r.openblas = o.gflop() / best_blas;
+  if (g_use_blas) r.openblas = std::max(r.openblas, o.gflop() / best_blas);
 #endif
-  if (naive) r.naive = o.gflop() / time_naive(o);
-  return r;
+  if (naive && first_pass) r.naive = o.gflop() / time_naive(o);
 }
 
 void print_header() {
@@ -240,7 +243,7 @@ void tune(const std::vector<Shape>& shapes, const std::vector<int>& threads, int
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 10;
+  int reps = 12, passes = 1;
   std::vector<int> threads = {1, 2};
   std::vector<Shape> shapes;
   const char* json = nullptr;
@@ -256,6 +259,8 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--reps") reps = std::max(1, std::atoi(next()));
+    else if (a == "--passes") passes = std::max(1, std::atoi(next()));
+    else if (a == "--rounds") g_rounds = std::max(1, std::atoi(next()));
     else if (a == "--threads") threads = parse_list(next());
     else if (a == "--json") json = next();
     else if (a == "--quick") quick = true;
@@ -310,7 +315,8 @@ int main(int argc, char** argv) {
 #else
   std::printf("OpenBLAS: not linked (run.sh found no libopenblas), only ours and naive are timed\n");
 #endif
-  std::printf("best of %d calls each, ours and OpenBLAS in %d alternating rounds, %s time\n\n", reps, g_rounds,
+  std::printf("best of %d passes x %d calls each, ours and OpenBLAS in %d alternating rounds per pass, %s time\n\n",
+              passes, reps, g_rounds,
               g_cpu_clock ? "thread CPU (1 thread) / wall (more threads)" : "wall");
 
   if (do_tune) {
@@ -318,16 +324,28 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Every shape is measured once per pass and each row keeps its best: with passes minutes apart,
+  // a burst of load from other processes cannot spoil a whole row.
+  std::vector<std::unique_ptr<Operands>> ops;
   std::vector<Row> rows;
-  print_header();
   for (const Shape& s : shapes) {
-    Operands o(s);
-    const bool naive = (double)s.M * s.N * s.K <= 512.0 * 512 * 512;
-    for (int t : threads) {
-      rows.push_back(run_row(o, t, reps, naive && t == threads.front()));
-      print_row(rows.back());
+    ops.push_back(std::make_unique<Operands>(s));
+    for (int t : threads) rows.push_back(Row{s.label(), t, 0, 0, 0, 0});
+  }
+  for (int pass = 0; pass < passes; ++pass) {
+    size_t r = 0;
+    for (auto& o : ops) {
+      const bool naive = (double)o->s.M * o->s.N * o->s.K <= 512.0 * 512 * 512;
+      for (int t : threads) {
+        measure_row(*o, t, reps, pass == 0, naive && t == threads.front(), rows[r]);
+        std::fprintf(stderr, "pass %d/%d  %-22s %d thread(s): ours %.1f, OpenBLAS %.1f\n", pass + 1, passes,
+                     rows[r].shape.c_str(), t, rows[r].ours, rows[r].openblas);
+        ++r;
+      }
     }
   }
+  print_header();
+  for (const Row& row : rows) print_row(row);
 
   if (json) {
     FILE* f = std::fopen(json, "w");
@@ -340,7 +358,7 @@ int main(int argc, char** argv) {
 #ifdef HAVE_OPENBLAS
     std::fprintf(f, "  \"openblas\": \"%s\",\n", openblas_get_config());
 #endif
-    std::fprintf(f, "  \"reps\": %d,\n  \"rows\": [\n", reps);
+    std::fprintf(f, "  \"passes\": %d,\n  \"reps\": %d,\n  \"rounds\": %d,\n  \"rows\": [\n", passes, reps, g_rounds);
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       std::fprintf(f,
