@@ -168,7 +168,7 @@ function initializer(v: unknown, dflt: string): Initializer {
       return new VarianceScaling(n('scale', 1), mode, dist, seed);
     }
     default: {
-      const k = KERAS_VARIANCE[v.className];
+      const k = Object.hasOwn(KERAS_VARIANCE, v.className) ? KERAS_VARIANCE[v.className] : undefined;
       if (k) return new VarianceScaling(k[0], k[1], k[2], seed);
       return getInitializer(undefined, dflt, 'initializer');
     }
@@ -295,7 +295,9 @@ export const SUPPORTED_LAYER_CLASSES = Object.keys(readers);
 /** Rebuilds one layer from its class name and camelCase config. */
 export function layerFromConfig(className: unknown, config: unknown, ctx: LayerContext): Layer {
   if (typeof className !== 'string') fail(ctx, `class_name must be a string, received ${shown(className)}`);
-  const reader = readers[ALIASES[className] ?? className];
+  // Own properties only: "constructor" or "__proto__" in a file are unknown classes.
+  const cls = Object.hasOwn(ALIASES, className) ? ALIASES[className] : className;
+  const reader = Object.hasOwn(readers, cls) ? readers[cls] : undefined;
   if (!reader) {
     fail(ctx, `layer class ${shown(className)} is not supported. Supported layer classes: ${SUPPORTED_LAYER_CLASSES.join(', ')}`);
   }

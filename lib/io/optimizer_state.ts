@@ -197,7 +197,7 @@ function lossFromConfig(loss: unknown, where: string): unknown {
   const t = fromPythonic(loss, where);
   if (isPlainObject(t) && typeof t.className === 'string') {
     const key = (t.className[0].toLowerCase() + t.className.slice(1)) as keyof typeof losses;
-    const make = losses[key] as ((o?: { fromLogits?: boolean; labelSmoothing?: number }) => unknown) | undefined;
+    const make = (Object.hasOwn(losses, key) ? losses[key] : undefined) as ((o?: { fromLogits?: boolean; labelSmoothing?: number }) => unknown) | undefined;
     if (!make) throw new Error(`${where}: loss ${shown(t.className)} is not supported`);
     const c = isPlainObject(t.config) ? t.config : {};
     const opts: { fromLogits?: boolean; labelSmoothing?: number } = {};

@@ -1,16 +1,17 @@
 /** Activation names (TF.js and Keras spellings) and their kernel codes. */
 import { Act } from '../backend/types';
 import { lookup } from '../util';
+import { nameTable } from './names';
 
 export type ActivationIdentifier =
   | 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'leaky_relu' | 'elu' | 'selu' | 'sigmoid' | 'tanh'
   | 'softplus' | 'gelu' | 'swish' | 'silu' | 'softmax';
 
-const table: Record<string, Act> = {
+const table: Record<string, Act> = nameTable({
   linear: Act.Linear, relu: Act.Relu, relu6: Act.Relu6, leakyrelu: Act.LeakyRelu, elu: Act.Elu,
   selu: Act.Selu, sigmoid: Act.Sigmoid, tanh: Act.Tanh, softplus: Act.Softplus, gelu: Act.Gelu,
   swish: Act.Swish, silu: Act.Swish, softmax: Act.Softmax,
-};
+});
 const valid = ['linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'selu', 'sigmoid', 'tanh', 'softplus', 'gelu', 'swish', 'softmax'];
 
 /** Serialised (Keras) names, indexed by Act. */

@@ -4,6 +4,7 @@
  */
 import { Random, random } from '../random';
 import { lookup, describe } from '../util';
+import { nameTable } from './names';
 
 export interface InitializerConfig { className: string; config: Record<string, unknown> }
 
@@ -103,7 +104,7 @@ export class VarianceScaling extends Initializer {
   }
 }
 
-const factories: Record<string, (seed?: number) => Initializer> = {
+const factories: Record<string, (seed?: number) => Initializer> = nameTable({
   zeros: () => new Zeros(),
   ones: () => new Ones(),
   glorotuniform: (s) => new VarianceScaling(1, 'fanAvg', 'uniform', s),
@@ -116,7 +117,7 @@ const factories: Record<string, (seed?: number) => Initializer> = {
   randomnormal: (s) => new RandomNormal(0, 0.05, s),
   truncatednormal: (s) => new TruncatedNormal(0, 0.05, s),
   varianceScaling: (s) => new VarianceScaling(1, 'fanIn', 'normal', s),
-};
+});
 factories.variancescaling = factories.varianceScaling;
 const validNames = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform',
   'leCunNormal', 'randomUniform', 'randomNormal', 'truncatedNormal', 'varianceScaling'];

@@ -8,6 +8,7 @@ import type { Kernels } from '../backend/types';
 import { kernels } from '../backend';
 import { Tensor } from '../tensor';
 import { describe, lookup } from '../util';
+import { nameTable } from './names';
 
 export interface LossConfig {
   kind: LossKind;
@@ -89,7 +90,7 @@ export const losses = {
   meanAbsoluteError: () => makeLoss(LossKind.MeanAbsoluteError, 'mean_absolute_error'),
 };
 
-const byName: Record<string, () => LossFunction> = {
+const byName: Record<string, () => LossFunction> = nameTable({
   categoricalcrossentropy: () => losses.categoricalCrossentropy(),
   sparsecategoricalcrossentropy: () => losses.sparseCategoricalCrossentropy(),
   binarycrossentropy: () => losses.binaryCrossentropy(),
@@ -97,7 +98,7 @@ const byName: Record<string, () => LossFunction> = {
   mse: () => losses.meanSquaredError(),
   meanabsoluteerror: () => losses.meanAbsoluteError(),
   mae: () => losses.meanAbsoluteError(),
-};
+});
 const validNames = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError', 'mse', 'meanAbsoluteError', 'mae'];
 
 export type LossIdentifier = string | LossFunction;

@@ -7,6 +7,7 @@ import { LossKind } from '../backend/types';
 import { Tensor } from '../tensor';
 import { describe, lookup } from '../util';
 import type { LossConfig } from './losses';
+import { nameTable } from './names';
 
 /** Per-sample metric value: pred is one row of D outputs, label one row of D (or a class index). */
 export type MetricKind = 'categoricalAccuracy' | 'sparseCategoricalAccuracy' | 'binaryAccuracy' | 'mse' | 'mae';
@@ -17,11 +18,11 @@ export interface Metric {
   kind: MetricKind;
 }
 
-const named: Record<string, MetricKind | 'accuracy'> = {
+const named: Record<string, MetricKind | 'accuracy'> = nameTable({
   accuracy: 'accuracy', acc: 'accuracy',
   categoricalaccuracy: 'categoricalAccuracy', sparsecategoricalaccuracy: 'sparseCategoricalAccuracy',
   binaryaccuracy: 'binaryAccuracy', mse: 'mse', meansquarederror: 'mse', mae: 'mae', meanabsoluteerror: 'mae',
-};
+});
 const validNames = ['accuracy', 'acc', 'categoricalAccuracy', 'sparseCategoricalAccuracy', 'binaryAccuracy', 'mse', 'mae'];
 
 const keyOf: Record<MetricKind, string> = {

@@ -5,6 +5,7 @@
 import { OptimizerKind } from '../backend/types';
 import type { OptimizerSpec } from '../backend/types';
 import { checkNumber, lookup } from '../util';
+import { nameTable } from './names';
 
 export interface ClipArgs {
   /** Clip each gradient tensor to this L2 norm before the update (Keras clipnorm). */
@@ -68,14 +69,14 @@ export const train = {
   },
 };
 
-const byName: Record<string, () => Optimizer> = {
+const byName: Record<string, () => Optimizer> = nameTable({
   sgd: () => train.sgd(),
   momentum: () => train.momentum(),
   adam: () => train.adam(),
   adamw: () => train.adamw(),
   rmsprop: () => train.rmsprop(),
   adagrad: () => train.adagrad(),
-};
+});
 
 export type OptimizerIdentifier = 'sgd' | 'momentum' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | string;
 
