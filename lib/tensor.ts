@@ -83,6 +83,9 @@ export class Tensor<D extends DType = DType> {
 
   /** The same values under another shape (one dimension may be -1). Shares no memory. */
   reshape(shape: Shape): Tensor<D> {
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < -1) || shape.filter((d) => d === -1).length > 1) {
+      throw new TypeError(`reshape: shape must be an array of non-negative integers with at most one -1, received ${Array.isArray(shape) ? `[${shape.join(', ')}]` : String(shape)}`);
+    }
     const s = shape.slice();
     const neg = s.indexOf(-1);
     if (neg >= 0) {
@@ -124,6 +127,10 @@ export class Tensor<D extends DType = DType> {
 
   /** Rows [begin, begin + count) along the first axis (a copy). */
   sliceRows(begin: number, count: number): Tensor<D> {
+    const rows = this.shape.length ? this.shape[0] : 1;
+    if (!Number.isInteger(begin) || !Number.isInteger(count) || begin < 0 || count < 0 || begin + count > rows) {
+      throw new RangeError(`sliceRows: rows [${begin}, ${begin + count}) are outside [0, ${rows})`);
+    }
     const row = this.shape.length ? this.size / this.shape[0] : 1;
     const v = this.values.slice(begin * row, (begin + count) * row) as DataFor<D>;
     return new Tensor(v, [count, ...this.shape.slice(1)], this.dtype);
@@ -148,6 +155,9 @@ export class Tensor<D extends DType = DType> {
     console.log(this.toString());
   }
 }
+
+/** Deepest nesting tensor() accepts. */
+const MAX_RANK = 32;
 
 export function sizeOf(shape: Shape): number {
   let n = 1;
@@ -186,7 +196,10 @@ function inferShape(v: NestedArray): Shape {
 function flatten(v: NestedArray, shape: Shape, out: number[], dim: number, fn: string): void {
   if (dim === shape.length) {
     if (Array.isArray(v)) throw new Error(`${fn}: ragged nested array (too deep at depth ${dim})`);
-    out.push(typeof v === 'boolean' ? (v ? 1 : 0) : (v as number));
+    if (typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new TypeError(`${fn}: values must be numbers or booleans, received ${v === null ? 'null' : typeof v} at flat index ${out.length}`);
+    }
+    out.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
     return;
   }
   if (!Array.isArray(v) || v.length !== shape[dim]) {
@@ -229,6 +242,7 @@ export function tensor(values: TensorLike, shape?: Shape, dtype?: DType): Tensor
     inferred = [];
   } else if (Array.isArray(values)) {
     inferred = inferShape(values);
+    if (inferred.length > MAX_RANK) throw new RangeError(`${fn}: nested arrays of depth ${inferred.length}, more than the ${MAX_RANK} supported`);
     const out: number[] = [];
     flatten(values, inferred, out, 0, fn);
     flat = out;
@@ -281,7 +295,7 @@ export const fill = (shape: Shape, value: number, dtype: DType = 'float32'): Ten
 /** Normal samples; `seed` makes them reproducible (else the library generator, see setSeed). */
 export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
   checkShape(shape, 'randomNormal');
-  const r = random(seed);
+  const r = random(checkSeed(seed, 'randomNormal'));
   const t = filled(shape, 0, dtype, 'randomNormal');
   const v = t.values;
   for (let i = 0; i < v.length; i++) v[i] = mean + stdDev * r.normal();
@@ -290,17 +304,24 @@ export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DType = 
 
 export function truncatedNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DType = 'float32', seed?: number): Tensor {
   checkShape(shape, 'truncatedNormal');
-  const r = random(seed);
+  const r = random(checkSeed(seed, 'truncatedNormal'));
   const t = filled(shape, 0, dtype, 'truncatedNormal');
   const v = t.values;
   for (let i = 0; i < v.length; i++) v[i] = mean + stdDev * r.truncatedNormal();
   return t;
 }
 
+function checkSeed(seed: number | undefined, fn: string): number | undefined {
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+    throw new RangeError(`${fn}: seed must be an integer in [0, 2^32), received ${seed}`);
+  }
+  return seed;
+}
+
 /** Uniform samples in [minval, maxval). */
 export function randomUniform(shape: Shape, minval = 0, maxval = 1, dtype: DType = 'float32', seed?: number): Tensor {
   checkShape(shape, 'randomUniform');
-  const r = random(seed);
+  const r = random(checkSeed(seed, 'randomUniform'));
   const t = filled(shape, 0, dtype, 'randomUniform');
   const v = t.values;
   for (let i = 0; i < v.length; i++) v[i] = minval + (maxval - minval) * r.uniform();
@@ -315,6 +336,9 @@ export function oneHot(indices: Tensor | TensorLike, depth: number, onValue = 1,
   const t = indices instanceof Tensor ? indices : tensor(indices, undefined, 'int32');
   if (t.rank !== 1) throw new Error(`oneHot: indices must be rank 1, received shape [${t.shape.join(', ')}]`);
   const v = t.values;
+  if (v.length * depth > 2 ** 31 - 1) {
+    throw new RangeError(`oneHot: ${v.length} indices of depth ${depth} make more than 2^31-1 values`);
+  }
   const out = new Float32Array(v.length * depth);
   if (offValue !== 0) out.fill(offValue);
   for (let i = 0; i < v.length; i++) {
@@ -331,7 +355,11 @@ export function oneHot(indices: Tensor | TensorLike, depth: number, onValue = 1,
 export function argMax(x: Tensor, axis = -1): Tensor {
   const rank = x.rank;
   if (axis !== -1 && axis !== rank - 1) throw new Error('argMax: only the last axis is supported');
+  if (rank === 0) throw new Error('argMax: x must have at least one axis, received a scalar');
   const d = x.shape[rank - 1];
+  if (d === 0 && x.size === 0 && x.shape.slice(0, -1).some((s) => s > 0)) {
+    throw new Error(`argMax: the last axis of shape [${x.shape.join(', ')}] is empty`);
+  }
   const rows = x.size / d;
   const out = new Int32Array(rows);
   const v = x.values;
