@@ -270,6 +270,18 @@ function buildRows(tf) {
     ['layer.setWeights: a wrong shape', (c) => c.m.layers[3].setWeights([tf.ones([200, 4]), tf.ones([5])]), /setWeights: weight 1 \(bias\) must have shape \[4\], received \[5\]/],
     ['layer.setWeights: a disposed second tensor', (c) => { const b = tf.ones([8]); b.dispose(); return c.m.layers[0].setWeights([tf.ones([3, 3, 1, 8]), b]); }, /setWeights: weight 1 \(bias\) is disposed/],
     ['layer.setWeights: Infinity', (c) => c.m.layers[3].setWeights([tf.ones([200, 4]), withValue(tf, tf.ones([4]), 2, Infinity)]), /setWeights: weight 1 \(bias\) holds Infinity at flat index 2/, { type: 'RangeError' }],
+    // tensors and data loading
+    ['tensor: a string element', () => tf.tensor([1, 'a']), /tensor: values must be numbers or booleans, received string at flat index 1/, { type: 'TypeError' }],
+    ['tensor: a ragged array', () => tf.tensor([[1], [2, 3]]), /tensor: ragged nested array: expected 1 elements at depth 1, received 2/],
+    ['tensor: data and shape disagree', () => tf.tensor([1, 2, 3], [2, 2]), /tensor: data has 3 values but shape \[2, 2\] needs 4/],
+    ['tensor: a negative dimension', () => tf.zeros([2, -1]), /zeros: shape \[2, -1\] must hold non-negative integers/, { type: 'RangeError' }],
+    ['tensor: more than 2^31-1 values', () => tf.zeros([2 ** 20, 2 ** 20]), /zeros: shape \[1048576, 1048576\] has more than 2\^31-1 values/, { type: 'RangeError' }],
+    ['tensor: nested 100000 deep', () => tf.tensor(JSON.parse(`${'['.repeat(100000)}1${']'.repeat(100000)}`)), /tensor: nested arrays of depth 100000, more than the 32 supported/, { type: 'RangeError' }],
+    ['reshape: two -1', (c) => c.x.reshape([-1, -1]), /reshape: shape must be an array of non-negative integers with at most one -1, received \[-1, -1\]/, { type: 'TypeError' }],
+    ['sliceRows: past the end', (c) => c.x.sliceRows(30, 5), /sliceRows: rows \[30, 35\) are outside \[0, 32\)/, { type: 'RangeError' }],
+    ['oneHot: an index out of range', () => tf.oneHot(tf.tensor([0, 5], [2], 'int32'), 4), /oneHot: index 5 at position 1 is outside \[0, 4\)/, { type: 'RangeError' }],
+    ['oneHot: a huge depth', () => tf.oneHot(tf.tensor([0], [1], 'int32'), 1e12), /oneHot: 1 indices of depth 1000000000000 make more than 2\^31-1 values/, { type: 'RangeError' }],
+    ['fashionMnist: limit -1', () => tf.data.fashionMnist({ limit: -1 }), /limit must be a non-negative integer, received -1/, { type: 'RangeError' }],
     ['setOptimizerState: wrong length', (c) => c.m.setOptimizerState(3, new Float32Array(5)), /setOptimizerState: expected 1768 slot values, received 5/],
   );
   return rows;
