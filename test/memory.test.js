@@ -104,7 +104,7 @@ async function churnGroup(a, how, peakFactor) {
     a.skip('native addon unavailable');
     return;
   }
-  const count = 20;
+  const count = 14;
   a.case(`${count} models, ${how}`);
   const r = await churn(how, count);
   a.comment(`one model: ${fmt(r.first)} MB; peak growth ${fmt(r.peak)} MB; after a final gc ${fmt(r.final)} MB`);
