@@ -10,7 +10,8 @@ export function lookup<T>(table: Record<string, T>, name: unknown, what: string,
   if (typeof name !== 'string') {
     throw new TypeError(`${what} must be a string (one of ${valid.join(', ')}), received ${describe(name)}`);
   }
-  const v = table[normName(name)];
+  const key = normName(name);
+  const v = Object.hasOwn(table, key) ? table[key] : undefined;
   if (v === undefined) {
     throw new Error(`Unknown ${what} ${JSON.stringify(name)}. Valid: ${valid.join(', ')}`);
   }
