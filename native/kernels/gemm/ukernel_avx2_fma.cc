@@ -188,14 +188,14 @@ CNN_AVX2 void sgemm_pack_b_16_avx2(bool trans, int kc, int nc, const float* B, i
 
 // Haswell-style sizes to start from; bench/gemm tunes them.
 KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", sgemm_ukernel_6x16_avx2_fma, sgemm_pack_a_6_avx2,
-                             sgemm_pack_b_16_avx2, {MR, NR, 144, 384, 4080}};
+                             sgemm_pack_b_16_avx2, {MR, NR, 192, 512, 4080}};
 
 }  // namespace cnn::gemm
 
 #else  // not x86: never selected (cpu_has_avx2_fma() is false)
 
 namespace cnn::gemm {
-KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", nullptr, nullptr, nullptr, {6, 16, 144, 384, 4080}};
+KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", nullptr, nullptr, nullptr, {6, 16, 192, 512, 4080}};
 }  // namespace cnn::gemm
 
 #endif
