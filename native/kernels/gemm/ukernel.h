@@ -23,8 +23,11 @@ using PackA = void (*)(bool trans, int mc, int kc, const float* A, int lda, floa
 // Packs op(B)[0..kc, 0..nc] into dst; op(B)[p,j] = trans ? B[j*ldb + p] : B[p*ldb + j].
 using PackB = void (*)(bool trans, int kc, int nc, const float* B, int ldb, float* dst);
 
-// The block sizes, all in one place (tuned with bench/gemm on Zen3: L1d 32 KB, L2 512 KB).
-// MC x KC of packed A stays in L2, KC x NR of packed B in L1, KC x NC of packed B in L3.
+// The block sizes of a kernel, all in one place (the values sit with each kernel; the AVX2 ones
+// are tuned with bench/gemm/run.sh --tune on Zen3: L1d 32 KB, L2 512 KB, L3 32 MB).
+// MC x KC of packed A stays in L2 (192 x 512: 384 KB), KC x NC of packed B in L3; a KC x NR
+// micro-panel of B (32 KB at KC = 512) fills L1, which measured better than KC = 256 anyway:
+// Zen3 refills L1 from L2 fast enough, and a deeper KC means fewer passes over C.
 struct Blocking {
   int mr, nr;  // micro-tile, fixed by the kernel
   int mc;      // rows of A per packed block (multiple of mr)

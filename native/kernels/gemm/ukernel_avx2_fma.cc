@@ -186,7 +186,7 @@ CNN_AVX2 void sgemm_pack_b_16_avx2(bool trans, int kc, int nc, const float* B, i
   }
 }
 
-// Haswell-style sizes to start from; bench/gemm tunes them.
+// Block sizes tuned on Zen3 with bench/gemm/run.sh --tune (see bench/RESULTS.md).
 KernelImpl kAvx2FmaKernel = {"avx2_fma_6x16", sgemm_ukernel_6x16_avx2_fma, sgemm_pack_a_6_avx2,
                              sgemm_pack_b_16_avx2, {MR, NR, 192, 512, 4080}};
 
