@@ -37,6 +37,20 @@ const NETWORKS = [
     rest: sgd,
   },
   {
+    name: 'fused direct conv + pool with an uncovered last row / column (13x13 -> 6x6), linear conv',
+    input: [15, 15, 1], sizes: [19, 19, 19], classes: 3,
+    layers: [{ conv: 16, k: [3, 3], act: Act.Relu }, { maxpool: [2, 2] }, { conv: 8, k: [3, 3], pad: Padding.Same }, { maxpool: [2, 2] },
+             { flatten: true }, { dense: 3, act: Act.Softmax }],
+    rest: sgd,
+  },
+  {
+    name: 'fused direct conv + "same" pool with clipped windows (13x13 -> 7x7), linear 1x1 conv + 3x3 pool stride 3',
+    input: [13, 13, 2], sizes: [17, 17, 17], classes: 3,
+    layers: [{ conv: 16, k: [3, 3], pad: Padding.Same, act: Act.Relu }, { maxpool: [2, 2], pad: Padding.Same },
+             { conv: 8, k: [1, 1] }, { maxpool: [3, 3], pad: Padding.Same }, { flatten: true }, { dense: 3, act: Act.Softmax }],
+    rest: sgd,
+  },
+  {
     name: 'two conv blocks (same padding, 24 channels), second conv elu unpooled, dense relu',
     input: [16, 16, 3], sizes: [21, 9, 21], classes: 4,
     layers: [{ conv: 24, k: [5, 5], pad: Padding.Same, act: Act.Relu }, { maxpool: [2, 2] },

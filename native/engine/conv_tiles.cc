@@ -25,7 +25,7 @@ namespace cnn {
 
 namespace {
 
-constexpr int64_t kTileFloats = 48 * 1024;  // col + conv output of one tile: 192 KB, inside L2
+constexpr int64_t kTileFloats = 48 * 1024;  // col + conv output of one tile: 192 KB, inside L2  // TMP  // TMP  // col + conv output of one tile: 192 KB, inside L2
 constexpr int kMaxSlices = 8;               // weight-gradient partials of one backward pass
 constexpr int64_t kRowBlock = 256;          // rows per float partial of a bias gradient
 
@@ -137,6 +137,13 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
     if (direct) {  // conv + bias (+ relu) straight from the input, then the rest of the activation
       Conv2DDims dd;
       const float* x = tile_direct_input(p, inp, n0, n1, sc, dd);
+      if (p.pool && (act == Act::Relu || act == Act::Linear)) {  // and the pool, all in registers
+        Pool2DDims pt = p.pd;
+        pt.N = m;
+        conv2d_direct_forward_maxpool(out + n0 * p.pool_out, argmax + n0 * p.pool_out, x, weight, bias, dd,
+                                      act == Act::Relu, pt);
+        return;
+      }
       float* y = p.pool ? sc.out.data() : pre ? pre + n0 * p.conv_out : out + n0 * p.conv_out;  // (rows, OC)
       const bool relu = act == Act::Relu && !pre;
       conv2d_direct_forward(y, x, weight, bias, dd, relu);
@@ -190,7 +197,10 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         if (do_act) activation_backward(gt, gt, nullptr, out + n0 * p.pool_out, prow, OC, act, alpha);
         Pool2DDims pt = p.pd;
         pt.N = m;
-        maxpool2d_backward(sc.out.data(), gt, argmax + n0 * p.pool_out, pt);
+        if (conv2d_unpool_applies(pt))
+          conv2d_unpool(sc.out.data(), gt, argmax + n0 * p.pool_out, pt);
+        else
+          maxpool2d_backward(sc.out.data(), gt, argmax + n0 * p.pool_out, pt);
         dy = sc.out.data();
       } else if (do_act) {
         activation_backward(gt, gt, pre ? pre + n0 * p.conv_out : nullptr, out + n0 * p.conv_out, rows, OC, act,

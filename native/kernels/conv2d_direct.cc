@@ -95,6 +95,137 @@ CNN_AVX2 void fwd_groups(float* out, const float* inp, const float* weight, cons
     }
 }
 
+// NP window pixels (input windows at xp[p], argmax bases base[p]) x G channel groups: computed
+// together (NP*G independent FMA chains), activated, then folded into the running max / argmax
+// in order. The first pixel of a window seeds; later ones replace only when strictly greater
+// (maxpool2d_forward's rule, ties to the first pixel in row-major order).
+template <int G, int NP>
+CNN_AVX2 CNN_INLINE void pool_chunk(__m256* best, __m256i* bidx, bool seed, const float* const* xp, const int32_t* base,
+                                    const int* off, int K, const float* w, int OC, const float* b, bool relu) {
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 acc[NP][G];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const __m256 bv = b ? _mm256_loadu_ps(b + 8 * g) : zero;
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) acc[p][g] = bv;
+  }
+  for (int k = 0; k < K; ++k) {
+    const float* wk = w + (size_t)k * OC;
+    __m256 wv[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) wv[g] = _mm256_loadu_ps(wk + 8 * g);
+    const int ok = off[k];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      const __m256 xb = _mm256_broadcast_ss(xp[p] + ok);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) acc[p][g] = _mm256_fmadd_ps(xb, wv[g], acc[p][g]);
+    }
+  }
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const __m256 v = relu ? _mm256_max_ps(acc[p][g], zero) : acc[p][g];
+      const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(base[p] + 8 * g), lanes);
+      if (seed && p == 0) {
+        best[g] = v;
+        bidx[g] = idx;
+      } else {
+        const __m256 gt = _mm256_cmp_ps(v, best[g], _CMP_GT_OQ);
+        best[g] = _mm256_blendv_ps(best[g], v, gt);
+        bidx[g] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bidx[g]), _mm256_castsi256_ps(idx), gt));
+      }
+    }
+}
+
+// Pooled outputs with channels [oc0, oc0 + 8G): each window's pixels in chunks of up to 4.
+template <int G>
+CNN_AVX2 void fwd_pool_groups(float* out, int32_t* argmax, const float* inp, const float* weight, const float* bias,
+                              const Conv2DDims& d, const Pool2DDims& pd, const int* off, int K, int oc0, bool relu) {
+  const int OC = d.OC;
+  const float* w = weight + oc0;
+  const float* b = bias ? bias + oc0 : nullptr;
+  for (int n = 0; n < pd.N; ++n) {
+    const float* xs = inp + (size_t)n * d.H * d.W * d.C;
+    for (int ph = 0; ph < pd.OH; ++ph)
+      for (int pw = 0; pw < pd.OW; ++pw) {
+        const int hs = ph * pd.SH - pd.PT, ws = pw * pd.SW - pd.PL;
+        const int h0 = std::max(hs, 0), h1 = std::min(hs + pd.PH, pd.H);
+        const int w0 = std::max(ws, 0), w1 = std::min(ws + pd.PW, pd.W);
+        __m256 best[G];
+        __m256i bidx[G];
+        const float* xp[4];
+        int32_t base[4];
+        int np = 0;
+        bool seed = true;
+        auto flush = [&]() CNN_AVX2 {
+          switch (np) {
+            case 4: pool_chunk<G, 4>(best, bidx, seed, xp, base, off, K, w, OC, b, relu); break;
+            case 3: pool_chunk<G, 3>(best, bidx, seed, xp, base, off, K, w, OC, b, relu); break;
+            case 2: pool_chunk<G, 2>(best, bidx, seed, xp, base, off, K, w, OC, b, relu); break;
+            default: pool_chunk<G, 1>(best, bidx, seed, xp, base, off, K, w, OC, b, relu); break;
+          }
+          seed = false;
+          np = 0;
+        };
+        for (int h = h0; h < h1; ++h)
+          for (int ow = w0; ow < w1; ++ow) {
+            xp[np] = xs + ((size_t)h * d.SH * d.W + (size_t)ow * d.SW) * d.C;
+            base[np] = (int32_t)(((int64_t)h * pd.W + ow) * OC + oc0);
+            if (++np == 4) flush();
+          }
+        if (np) flush();
+        const size_t o = (((size_t)n * pd.OH + ph) * pd.OW + pw) * OC + oc0;
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          _mm256_storeu_ps(out + o + 8 * g, best[g]);
+          _mm256_storeu_si256((__m256i*)(argmax + o + 8 * g), bidx[g]);
+        }
+      }
+  }
+}
+
+// dout (N,H,W,C) from dpool / argmax (N,OH,OW,C) of a pool whose windows tile the input: every
+// input pixel lies in at most one window, so each is written once (the gradient where it won,
+// else 0) and the rows / columns no window covers are zeroed.
+CNN_AVX2 void unpool_avx2(float* dout, const float* dpool, const int32_t* argmax, const Pool2DDims& pd) {
+  const int C = pd.C;
+  const size_t sample = (size_t)pd.H * pd.W * C;
+  const int cov_h = std::min(pd.OH * pd.PH, pd.H), cov_w = std::min(pd.OW * pd.PW, pd.W);  // covered extent
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int n = 0; n < pd.N; ++n) {
+    float* dx = dout + n * sample;
+    for (int ph = 0; ph < pd.OH; ++ph)
+      for (int pw = 0; pw < pd.OW; ++pw) {
+        const size_t q = (((size_t)n * pd.OH + ph) * pd.OW + pw) * C;
+        const int h1 = std::min((ph + 1) * pd.PH, pd.H), w1 = std::min((pw + 1) * pd.PW, pd.W);  // "same" clips
+        for (int h = ph * pd.PH; h < h1; ++h)
+          for (int w = pw * pd.PW; w < w1; ++w) {
+            const int32_t base = (int32_t)(((int64_t)h * pd.W + w) * C);
+            float* o = dx + base;
+            int c = 0;
+            for (; c + 8 <= C; c += 8) {
+              const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(base + c), lanes);
+              const __m256i a = _mm256_loadu_si256((const __m256i*)(argmax + q + c));
+              const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, idx));
+              _mm256_storeu_ps(o + c, _mm256_and_ps(hit, _mm256_loadu_ps(dpool + q + c)));
+            }
+            for (; c < C; ++c) o[c] = argmax[q + c] == base + c ? dpool[q + c] : 0.f;
+          }
+      }
+    for (int h = 0; h < pd.H; ++h) {  // the uncovered right columns and bottom rows
+      if (h >= cov_h) {
+        std::memset(dx + (size_t)h * pd.W * C, 0, sizeof(float) * (size_t)pd.W * C);
+      } else if (cov_w < pd.W) {
+        std::memset(dx + ((size_t)h * pd.W + cov_w) * C, 0, sizeof(float) * (size_t)(pd.W - cov_w) * C);
+      }
+    }
+  }
+}
+
 // KB taps x G channel groups of dweight, summed over every output pixel.
 template <int G, int KB>
 CNN_AVX2 CNN_INLINE void dw_block(float* dw, const float* inp, const float* dout, const Conv2DDims& d, const int* off,
@@ -191,6 +322,36 @@ void conv2d_direct_forward(float* out, const float* inp, const float* weight, co
   }
 #else
   (void)out, (void)inp, (void)weight, (void)bias, (void)d, (void)relu;
+#endif
+}
+
+// out, argmax (N,POH,POW,OC); inp as for forward.
+void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp, const float* weight,
+                                   const float* bias, const Conv2DDims& d, bool relu, const Pool2DDims& pd) {
+#if CNN_DIRECT
+  int off[kMaxTaps];
+  const int K = tap_offsets(off, d);
+  for (int oc0 = 0; oc0 < d.OC; oc0 += 16) {  // 4 pixels x 2 groups: 8 FMA chains
+    if (d.OC - oc0 >= 16)
+      fwd_pool_groups<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+    else
+      fwd_pool_groups<1>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+  }
+#else
+  (void)out, (void)argmax, (void)inp, (void)weight, (void)bias, (void)d, (void)relu, (void)pd;
+#endif
+}
+
+bool conv2d_unpool_applies(const Pool2DDims& pd) {
+  return CNN_DIRECT && cpu_has_avx2_fma() && pd.SH == pd.PH && pd.SW == pd.PW && pd.PT == 0 && pd.PL == 0;
+}
+
+// dout (N,H,W,C); dpool, argmax (N,OH,OW,C).
+void conv2d_unpool(float* dout, const float* dpool, const int32_t* argmax, const Pool2DDims& pd) {
+#if CNN_DIRECT
+  unpool_avx2(dout, dpool, argmax, pd);
+#else
+  (void)dout, (void)dpool, (void)argmax, (void)pd;
 #endif
 }
 

@@ -6,7 +6,9 @@
 // when conv2d_direct_applies(d); conv2d.h's im2col + GEMM path is the fallback and the reference.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include "conv2d.h"
+#include "pool2d.h"
 
 namespace cnn {
 
@@ -28,6 +30,19 @@ void conv2d_pad_input(float* xpad, const float* inp, const Conv2DDims& d);
 // window inside (d.PT = d.PL = 0; see conv2d_pad_input); weight (KH,KW,C,OC); bias (OC) or nullptr.
 void conv2d_direct_forward(float* out, const float* inp, const float* weight, const float* bias,
                            const Conv2DDims& d, bool relu);
+// The same convolution with a max pool over its output fused in: each pool window's pixels are
+// computed in registers, activated (relu or none) and reduced to their max; the convolution output
+// is never stored. out, argmax (N,POH,POW,OC) exactly as maxpool2d_forward on the activated output
+// (argmax (h*OW + w)*OC + c within the sample, ties to the first pixel in row-major order).
+// pd: the pool over the conv output (pd.H = d.OH, pd.W = d.OW, pd.C = d.OC, pd.N = d.N).
+void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp, const float* weight,
+                                   const float* bias, const Conv2DDims& d, bool relu, const Pool2DDims& pd);
+// dout (N,OH,OW,OC) = the max pool's input gradient: dpool (N,POH,POW,OC) placed at argmax, zeros
+// elsewhere (maxpool2d_backward), for pools whose windows tile the input without overlap or padding
+// (pd.SH == pd.PH, pd.SW == pd.PW, PT = PL = 0); conv2d_unpool_applies says so.
+bool conv2d_unpool_applies(const Pool2DDims& pd);
+void conv2d_unpool(float* dout, const float* dpool, const int32_t* argmax, const Pool2DDims& pd);
+
 // dweight (KH,KW,C,OC) = (accumulate ? dweight : 0) + sum over output pixels of window ⊗ dout row.
 // inp as for forward; dout (N,OH,OW,OC) the gradient before the activation.
 void conv2d_direct_dweight(float* dweight, const float* inp, const float* dout, const Conv2DDims& d,
