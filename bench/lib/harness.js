@@ -28,7 +28,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 /**
  * Runs step() (sync or async) for warm-up, then measures: at least minSteps steps and at least
  * measureMs of wall time (at most maxSteps). Returns every measured step's duration in ms, with
- * the process CPU time per step (all threads) as times.cpuMsPerStep.
+ * the process CPU time per step (all threads) as times.cpuMsPerStep and the minor page faults
+ * per step as times.faultsPerStep.
  */
 async function timeSteps(step, { warmupMs = 300, warmupSteps = 2, measureMs = 1500, minSteps = 3, maxSteps = 1e6 } = {}) {
   let t0 = now();
@@ -36,6 +37,7 @@ async function timeSteps(step, { warmupMs = 300, warmupSteps = 2, measureMs = 15
   const times = [];
   t0 = now();
   const c0 = process.cpuUsage();
+  const f0 = process.resourceUsage().minorPageFault;
   while (times.length < maxSteps && (times.length < minSteps || now() - t0 < measureMs)) {
     const s = now();
     await step();
@@ -43,6 +45,7 @@ async function timeSteps(step, { warmupMs = 300, warmupSteps = 2, measureMs = 15
   }
   const c = process.cpuUsage(c0);
   times.cpuMsPerStep = (c.user + c.system) / 1000 / times.length;
+  times.faultsPerStep = (process.resourceUsage().minorPageFault - f0) / times.length;
   return times;
 }
 
@@ -61,6 +64,7 @@ function summarise(times, batch) {
     stepMsMin: Math.min(...times),
     imagesPerSec: (batch * 1000) / med,
     cpuMsPerStep: times.cpuMsPerStep,
+    pageFaultsPerStep: times.faultsPerStep,
   };
 }
 
