@@ -141,6 +141,74 @@ CNN_AVX2 CNN_INLINE void pool_chunk(__m256* best, __m256i* bidx, bool seed, cons
     }
 }
 
+// The common case in registers: 2x2 windows with stride 2 inside the conv output. The window's 4
+// pixels x G groups are accumulated together, then folded in row-major order.
+template <int G>
+CNN_AVX2 void fwd_pool2x2_groups(float* out, int32_t* argmax, const float* inp, const float* weight,
+                                 const float* bias, const Conv2DDims& d, const Pool2DDims& pd, const int* off, int K,
+                                 int oc0, bool relu) {
+  const int OC = d.OC;
+  const size_t xs = (size_t)d.SW * d.C, ys = (size_t)d.SH * d.W * d.C;  // next pixel right / down
+  const float* w = weight + oc0;
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256 bv[G];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) bv[g] = bias ? _mm256_loadu_ps(bias + oc0 + 8 * g) : zero;
+  for (int n = 0; n < pd.N; ++n) {
+    const float* xs0 = inp + (size_t)n * d.H * d.W * d.C;
+    for (int ph = 0; ph < pd.OH; ++ph)
+      for (int pw = 0; pw < pd.OW; ++pw) {
+        const int h = 2 * ph, ow = 2 * pw;
+        const float* x0 = xs0 + (size_t)h * ys + (size_t)ow * xs;
+        const float* x1 = x0 + xs;
+        const float* x2 = x0 + ys;
+        const float* x3 = x2 + xs;
+        __m256 a0[G], a1[G], a2[G], a3[G];
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) a0[g] = a1[g] = a2[g] = a3[g] = bv[g];
+        for (int k = 0; k < K; ++k) {
+          const int ok = off[k];
+          const float* wk = w + (size_t)k * OC;
+          const __m256 b0 = _mm256_broadcast_ss(x0 + ok), b1 = _mm256_broadcast_ss(x1 + ok);
+          const __m256 b2 = _mm256_broadcast_ss(x2 + ok), b3 = _mm256_broadcast_ss(x3 + ok);
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            const __m256 wv = _mm256_loadu_ps(wk + 8 * g);
+            a0[g] = _mm256_fmadd_ps(b0, wv, a0[g]);
+            a1[g] = _mm256_fmadd_ps(b1, wv, a1[g]);
+            a2[g] = _mm256_fmadd_ps(b2, wv, a2[g]);
+            a3[g] = _mm256_fmadd_ps(b3, wv, a3[g]);
+          }
+        }
+        const int32_t i0 = (int32_t)(((int64_t)h * pd.W + ow) * OC + oc0);
+        const int32_t di = OC, dj = pd.W * OC;  // index steps right / down
+        const size_t o = (((size_t)n * pd.OH + ph) * pd.OW + pw) * OC + oc0;
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          __m256 v0 = a0[g], v1 = a1[g], v2 = a2[g], v3 = a3[g];
+          if (relu) {
+            v0 = _mm256_max_ps(v0, zero), v1 = _mm256_max_ps(v1, zero);
+            v2 = _mm256_max_ps(v2, zero), v3 = _mm256_max_ps(v3, zero);
+          }
+          const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(i0 + 8 * g), lanes);
+          __m256 best = v0;
+          __m256 bi = _mm256_castsi256_ps(base);
+          auto fold = [&](__m256 v, int32_t step) CNN_AVX2 {
+            const __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+            best = _mm256_blendv_ps(best, v, gt);
+            bi = _mm256_blendv_ps(bi, _mm256_castsi256_ps(_mm256_add_epi32(base, _mm256_set1_epi32(step))), gt);
+          };
+          fold(v1, di);
+          fold(v2, dj);
+          fold(v3, di + dj);
+          _mm256_storeu_ps(out + o + 8 * g, best);
+          _mm256_storeu_si256((__m256i*)(argmax + o + 8 * g), _mm256_castps_si256(bi));
+        }
+      }
+  }
+}
+
 // Pooled outputs with channels [oc0, oc0 + 8G): each window's pixels in chunks of up to 4.
 template <int G>
 CNN_AVX2 void fwd_pool_groups(float* out, int32_t* argmax, const float* inp, const float* weight, const float* bias,
@@ -331,8 +399,14 @@ void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp
 #if CNN_DIRECT
   int off[kMaxTaps];
   const int K = tap_offsets(off, d);
+  const bool two = pd.PH == 2 && pd.PW == 2 && pd.SH == 2 && pd.SW == 2 && pd.PT == 0 && pd.PL == 0 &&
+                   2 * pd.OH <= pd.H && 2 * pd.OW <= pd.W;  // every window 2x2 and inside
   for (int oc0 = 0; oc0 < d.OC; oc0 += 16) {  // 4 pixels x 2 groups: 8 FMA chains
-    if (d.OC - oc0 >= 16)
+    if (two && d.OC - oc0 >= 16)
+      fwd_pool2x2_groups<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+    else if (two)
+      fwd_pool2x2_groups<1>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+    else if (d.OC - oc0 >= 16)
       fwd_pool_groups<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
     else
       fwd_pool_groups<1>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
