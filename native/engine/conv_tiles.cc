@@ -51,13 +51,12 @@ void run_units(const ConvPlan& p, int units, std::vector<ConvScratch>& scratch, 
   });
 }
 
-// sums (cols) = column sums of m (rows, cols): float partials over blocks of kRowBlock rows,
-// added in double.
-void column_sums(float* sums, const float* m, int64_t rows, int cols) {
-  std::vector<double> total((size_t)cols, 0.0);
-  std::vector<float> part((size_t)cols);
+// total (cols) = column sums of m (rows, cols): float partials over blocks of kRowBlock rows,
+// added in double. part: (cols) scratch.
+void column_sums(double* total, float* part, const float* m, int64_t rows, int cols) {
+  std::fill(total, total + cols, 0.0);
   for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
-    std::fill(part.begin(), part.end(), 0.f);
+    std::fill(part, part + cols, 0.f);
     const int64_t r1 = std::min(rows, r0 + kRowBlock);
     for (int64_t r = r0; r < r1; ++r) {
       const float* row = m + r * cols;
@@ -65,7 +64,6 @@ void column_sums(float* sums, const float* m, int64_t rows, int cols) {
     }
     for (int j = 0; j < cols; ++j) total[j] += part[j];
   }
-  for (int j = 0; j < cols; ++j) sums[j] = (float)total[j];
 }
 
 // Samples [n0, n1): the tile's col matrix (or the input itself when pointwise).
@@ -121,10 +119,6 @@ ConvPlan conv_plan(const Conv2DDims& d, const Pool2DDims* pool) {
   return p;
 }
 
-int64_t conv_partial_floats(const ConvPlan& p, int n) {
-  const int ns = p.slices(n);
-  return ns > 1 ? (int64_t)ns * p.K * p.d.OC : 0;
-}
 
 void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* pre, const float* inp,
                         const float* weight, const float* bias, Act act, float alpha, int n,
@@ -177,16 +171,22 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
 void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* dbias, float* g,
                          const float* out, const int32_t* argmax, const float* pre, const float* inp,
                          const float* weight, Act act, float alpha, bool skip_act, int n,
-                         std::vector<ConvScratch>& scratch, float* partial) {
+                         std::vector<ConvScratch>& scratch, ConvPartials& partials) {
   const int OC = p.d.OC, K = (int)p.K;
   const int nt = p.tiles(n), ns = p.slices(n);
   const int64_t wsize = p.K * OC;
   const bool do_act = !skip_act && act != Act::Linear;
   const int64_t grow = p.pool ? p.pool_out : p.conv_out;  // floats of g per sample
+  const int64_t grows = p.pool ? (int64_t)p.pd.OH * p.pd.OW : p.rows;  // rows of g per sample
+  if (ns > 1 && (int64_t)partials.dw.size() < ns * wsize) partials.dw.resize((size_t)(ns * wsize));
+  if ((int64_t)partials.db.size() < (int64_t)ns * OC) partials.db.resize((size_t)ns * OC);
+  if ((int64_t)partials.part.size() < (int64_t)ns * OC) partials.part.resize((size_t)ns * OC);
+  float* partial = partials.dw.data();
   const bool direct = conv2d_direct_applies(p.d);
   run_units(p, ns, scratch, [&](int s, ConvScratch& sc) {
     float* dw = ns > 1 ? partial + s * wsize : dweight;  // (K, OC)
     const int t0 = (int)((int64_t)nt * s / ns), t1 = (int)((int64_t)nt * (s + 1) / ns);
+    const int s0 = t0 * p.tile, s1 = std::min(n, t1 * p.tile);  // the slice's samples
     for (int t = t0; t < t1; ++t) {
       const int n0 = t * p.tile, n1 = std::min(n, n0 + p.tile), m = n1 - n0;
       const int rows = (int)(m * p.rows);
@@ -226,6 +226,9 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         col2im(dx, dcol, dt);
       }
     }
+    // every gradient in g (activation applied) reaches one convolution output: db = column sums
+    if (dbias) column_sums(partials.db.data() + (size_t)s * OC, partials.part.data() + (size_t)s * OC, g + s0 * grow,
+                           (int64_t)(s1 - s0) * grows, OC);
   });
   if (ns > 1) {  // slices in order: the sum does not depend on which thread ran which slice
     std::copy(partial, partial + wsize, dweight);
@@ -234,8 +237,12 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
       for (int64_t i = 0; i < wsize; ++i) dweight[i] += src[i];
     }
   }
-  // every gradient in g (activation applied) reaches one convolution output: db = its column sums
-  if (dbias) column_sums(dbias, g, (int64_t)n * (p.pool ? p.pd.OH * p.pd.OW : p.rows), OC);
+  if (dbias)
+    for (int j = 0; j < OC; ++j) {  // slices in order
+      double sum = 0.0;
+      for (int s = 0; s < ns; ++s) sum += partials.db[(size_t)s * OC + j];
+      dbias[j] = (float)sum;
+    }
 }
 
 }  // namespace cnn

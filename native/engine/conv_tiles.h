@@ -44,13 +44,18 @@ struct ConvScratch {
   std::vector<float> col, out, xpad;
 };
 
+// Per-slice partial sums of one backward pass (grown on first use, shared by the conv layers).
+struct ConvPartials {
+  std::vector<float> dw;    // (slices, K, OC) weight gradients, when more than one slice
+  std::vector<double> db;   // (slices, OC) bias gradients
+  std::vector<float> part;  // (slices, OC) row-block scratch of the bias sums
+};
+
 // The plan of a conv layer; pool (N = 1) when a MaxPool2D is fused in, else nullptr.
 ConvPlan conv_plan(const Conv2DDims& d, const Pool2DDims* pool);
 // True when conv + MaxPool2D can be fused: the activation's derivative is a function of its
 // output, so it can be taken on the pooled values (not softmax, not gelu / swish).
 bool conv_pool_fusable(Act act);
-// Floats of weight-gradient partials a backward pass of n samples needs (slices * (K*OC + OC)).
-int64_t conv_partial_floats(const ConvPlan& p, int n);
 
 // out: (n, pool_out) pooled output when p.pool, else (n, conv_out); argmax (n, pool_out) when
 // p.pool; pre (n, conv_out) the pre-activation when non-null (never with p.pool); inp (n, in_size);
@@ -62,10 +67,9 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
 // g: (n, pool_out or conv_out) dL/d(this block's output), modified in place (activation gradient).
 // out / argmax / pre: what forward wrote. Overwrites dweight (K, OC), dbias (OC) if non-null and
 // dinp (n, in_size) if non-null. skip_act: g already is the gradient before the activation.
-// partial: conv_partial_floats(p, n) floats.
 void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* dbias, float* g,
                          const float* out, const int32_t* argmax, const float* pre, const float* inp,
                          const float* weight, Act act, float alpha, bool skip_act, int n,
-                         std::vector<ConvScratch>& scratch, float* partial);
+                         std::vector<ConvScratch>& scratch, ConvPartials& partials);
 
 }  // namespace cnn

@@ -76,7 +76,6 @@ void Network::Impl::ensure_train(int n) {
   train_cap = 0;  // stays 0 if an allocation below throws
   const size_t N = (size_t)n;
   bufs.resize(layers.size());
-  size_t max_partial = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& li = layers[i];
     LayerBuffers& b = bufs[i];
@@ -85,7 +84,6 @@ void Network::Impl::ensure_train(int n) {
     switch (li.s.kind) {
       case LayerKind::Conv2D:
         if (li.keep_pre) realloc_vec(b.pre, N * li.out_size);
-        max_partial = std::max(max_partial, (size_t)conv_partial_floats(li.plan, n));
         break;
       case LayerKind::Dense:
         if (li.keep_pre) realloc_vec(b.pre, N * li.out_size);
@@ -108,7 +106,6 @@ void Network::Impl::ensure_train(int n) {
   }
   realloc_vec(grad_a, N * max_act);
   realloc_vec(grad_b, N * max_act);
-  realloc_vec(conv_partial, max_partial);
   if (spec.fromLogits) realloc_vec(probs, N * out_size);
   inputs.assign(layers.size(), nullptr);
   outputs.assign(layers.size(), nullptr);
@@ -278,7 +275,7 @@ void Network::Impl::backward(int n) {
         conv_tiled_backward(li.plan, need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g,
                             li.plan.pool ? ob.out.data() : out, li.plan.pool ? ob.argmax.data() : nullptr,
                             li.keep_pre ? b.pre.data() : nullptr, in, P(s.kernel), s.act, s.alpha, skip_act, n,
-                            conv_scratch, conv_partial.data());
+                            conv_scratch, conv_partial);
         std::swap(g, other);
         break;
       }

@@ -54,7 +54,7 @@ struct Network::Impl {
   std::vector<float*> outputs;       // per layer, its output (a view's is its input)
   std::vector<float> grad_a, grad_b;  // (cap, max_act) ping-pong activation gradients
   std::vector<ConvScratch> conv_scratch;  // per thread: one conv tile (training and inference)
-  std::vector<float> conv_partial;    // max conv_partial_floats over conv layers
+  ConvPartials conv_partial;          // per-slice weight / bias gradient sums of conv backward
   std::vector<float> probs;           // (cap, out_size) softmax of logits (fromLogits CCE)
   std::vector<float> grads;           // (param_count)
   int last_n = 0;
