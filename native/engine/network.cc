@@ -437,7 +437,8 @@ float Network::forward_backward(const float* x, const void* y, const float* sw, 
   m.last_n = n;
   const bool need_grad = m.first_trainable >= 0;
   const float loss = m.loss(need_grad ? m.grad_a.data() : nullptr, out, y, sw, n, m.probs);
-  std::fill(m.grads.begin(), m.grads.end(), 0.f);
+  // No zero fill first: every layer from first_trainable up overwrites its parameter gradients,
+  // and the ranges no backward pass writes keep the zeros they were constructed with.
   m.backward(n);
   // frozen layers' kernels wrote gradients too: non-trainable ranges read as zero
   for (const Variable& v : m.spec.vars)
