@@ -51,6 +51,14 @@ void Network::Impl::plan_convs() {
     li.plan = conv_plan(li.conv, fuse ? &next->pool : nullptr);
     if (fuse) next->fused = true;
   }
+  // A fused conv's full-size output (the fused pool's input) is never stored, nor its gradient:
+  // the activation buffers only need the other layer boundaries.
+  max_act = 0;
+  for (const LayerInfo& li : layers) {
+    const bool pooled_conv = li.s.kind == LayerKind::Conv2D && li.plan.pool;
+    if (!li.fused) max_act = std::max(max_act, li.in_size);
+    if (!pooled_conv) max_act = std::max(max_act, li.out_size);
+  }
 }
 
 // ---- arenas -----------------------------------------------------------------------------------------

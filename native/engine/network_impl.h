@@ -42,7 +42,7 @@ struct Network::Impl {
   std::vector<int64_t> slot_base;  // per var, -1 for non-trainable
   int64_t param_count = 0, slot_count = 0;
   int64_t in_size = 0, out_size = 0;
-  int64_t max_act = 0;       // max floats per sample of any layer input / output
+  int64_t max_act = 0;       // max floats per sample of any layer input / output that is stored
   int first_trainable = -1;  // backward stops at this layer (no layer below needs gradients)
   bool fused_softmax = false;  // last act is softmax, loss is (sparse) CCE on probabilities
   Rng rng{};
