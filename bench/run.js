@@ -43,7 +43,7 @@ const nodeWorker = (file) => [process.execPath, path.join(__dirname, 'workers', 
  * given (model, mode) can be reduced (it is shown next to the figure).
  */
 const fastTiming = quick
-  ? { 'warmup-ms': 150, 'warmup-steps': 2, 'measure-ms': 600, 'min-steps': 3 }
+  ? { 'warmup-ms': 100, 'warmup-steps': 2, 'measure-ms': 400, 'min-steps': 3 }
   : { 'warmup-ms': 400, 'warmup-steps': 3, 'measure-ms': 2000, 'min-steps': 5 };
 const slowTiming = { 'warmup-ms': 0, 'warmup-steps': 1, 'measure-ms': 0, 'min-steps': quick ? 1 : 2 };
 const CONTENDERS = [
@@ -53,16 +53,16 @@ const CONTENDERS = [
   { id: 'torch-2', label: 'PyTorch CPU, 2 threads', cmd: [PYTHON, path.join(__dirname, 'pytorch_bench.py'), '--threads', '2'], timing: fastTiming, threads: 2, skip: torch.skip },
   {
     id: 'js', label: 'cnn-node TypeScript backend', cmd: [...nodeWorker('cnn_node.js'), '--backend', 'js'], timing: slowTiming, slow: true, threads: 1,
-    // a convnet step takes seconds: the larger batches only in the full run
-    batchFor: (model, mode, b) => (quick && model === 'convnet' && mode === 'infer' ? 64 : b),
+    // a convnet step takes seconds: in the quick run, batch 16
+    batchFor: (model, mode, b) => (quick && model === 'convnet' ? 16 : b),
   },
   {
     id: 'tfjs', label: 'TF.js 4 cpu backend', cmd: [...nodeWorker('tfjs.js')], timing: { ...slowTiming, 'min-steps': 1, 'warmup-batch': 4 }, slow: true, threads: 1,
-    // one convnet training step at batch 64 takes minutes of CPU: batch 64 only (quick: batch 4)
+    // one convnet training step at batch 64 takes minutes of CPU: batch 64 only (quick: tiny batches)
     batchFor: (model, mode, b) => {
-      if (model !== 'convnet') return b;
-      if (mode === 'train') return quick ? 4 : b === TARGET_BATCH ? b : null;
-      return quick ? 16 : b;
+      if (quick) return model === 'convnet' ? (mode === 'train' ? 2 : 8) : mode === 'train' ? 16 : 64;
+      if (model === 'convnet' && mode === 'train') return b === TARGET_BATCH ? b : null;
+      return b;
     },
   },
 ];
@@ -95,10 +95,10 @@ function roundJobs(round) {
     }
     // the event loop while fit runs, native with 2 threads
     const n2 = contenders.find((c) => c.id === 'native-2');
-    if (n2) jobs.push({ contender: n2, model, mode: 'fit', batch: TARGET_BATCH, nominal: TARGET_BATCH, extra: ['--fit-steps', quick ? '15' : '40'] });
+    if (n2) jobs.push({ contender: n2, model, mode: 'fit', batch: TARGET_BATCH, nominal: TARGET_BATCH, extra: ['--fit-steps', quick ? '10' : '40'] });
   }
   const n = contenders.find((c) => c.id === 'native-2') || contenders.find((c) => c.id === 'native-1');
-  if (n) for (const t of [1, 2]) jobs.push({ contender: { ...n, id: `sgemm-${t}` }, mode: 'sgemm', batch: 0, nominal: 0, extra: ['--threads', String(t), '--min-steps', quick ? '4' : '10'] });
+  if (n) for (const t of [1, 2]) jobs.push({ contender: { ...n, id: `sgemm-${t}` }, mode: 'sgemm', batch: 0, nominal: 0, extra: ['--threads', String(t), '--min-steps', quick ? '6' : '12'] });
   return jobs;
 }
 
@@ -156,6 +156,21 @@ function machine() {
     const k = require(path.join(ROOT, 'dist', 'backend')).kernels();
     if (k.name === 'native') gemmKernel = ['auto', 'avx2-fma 6x16', 'portable', 'naive'][k.gemmKernel()] || String(k.gemmKernel());
   } catch { /* reported by the workers */ }
+  // the addon the workers load (the loader's first existing candidate), and whether it is older
+  // than the native sources (a stale build would measure old code)
+  let addon = null;
+  try {
+    const file = require(path.join(ROOT, 'dist', 'backend', 'native')).nativeCandidates().find((f) => fs.existsSync(f));
+    if (file) {
+      const built = fs.statSync(file).mtimeMs;
+      const list = fs.readFileSync(path.join(ROOT, 'native', 'sources.txt'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      const dirs = ['native/kernels', 'native/kernels/gemm', 'native/engine', 'native/binding'];
+      const headers = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.h')).map((f) => `${d}/${f}`));
+      const newer = [...list, ...headers].filter((f) => fs.existsSync(path.join(ROOT, f)) && fs.statSync(path.join(ROOT, f)).mtimeMs > built);
+      addon = { file: path.relative(ROOT, file), built: new Date(built).toISOString(), staleSources: newer };
+      if (newer.length) process.stderr.write(`bench: WARNING: ${addon.file} is older than ${newer.join(', ')}: rebuild it (npm run build:native, or cmake-js into your CNN_NATIVE_PATH dir)\n`);
+    }
+  } catch { /* reported by the workers */ }
   const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = sh('git', ['status', '--porcelain', '--', 'native', 'lib', 'bench']);
   return {
@@ -170,6 +185,7 @@ function machine() {
     torch: torch.version,
     gemmKernel,
     nativePath: process.env.CNN_NATIVE_PATH || null,
+    addon,
     commit: commit ? commit + (dirty ? ' (with uncommitted changes)' : '') : null,
     loadAvg: os.loadavg().map((v) => +v.toFixed(2)),
   };
