@@ -197,6 +197,12 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         if (do_act) activation_backward(gt, gt, nullptr, out + n0 * p.pool_out, prow, OC, act, alpha);
         Pool2DDims pt = p.pd;
         pt.N = m;
+        if (direct && !dinp && conv2d_direct_dweight_pooled_applies(p.d, pt)) {  // no conv-size gradient at all
+          Conv2DDims dd;
+          const float* x = tile_direct_input(p, inp, n0, n1, sc, dd);
+          conv2d_direct_dweight_pooled(dw, x, gt, argmax + n0 * p.pool_out, dd, pt, t != t0);
+          continue;
+        }
         if (conv2d_unpool_applies(pt))
           conv2d_unpool(sc.out.data(), gt, argmax + n0 * p.pool_out, pt);
         else

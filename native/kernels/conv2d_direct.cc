@@ -36,6 +36,12 @@ bool shape_fits(const Conv2DDims& d) {
   return d.OC % 8 == 0 && (int64_t)d.C * d.KW <= 16 && K <= kMaxTaps;
 }
 
+// True for 2x2 pools with stride 2, no padding, every window inside the conv output.
+bool pool_is_2x2(const Pool2DDims& pd) {
+  return pd.PH == 2 && pd.PW == 2 && pd.SH == 2 && pd.SW == 2 && pd.PT == 0 && pd.PL == 0 && 2 * pd.OH <= pd.H &&
+         2 * pd.OW <= pd.W;
+}
+
 // off (K): each tap's offset in floats from its window's top-left input float.
 int tap_offsets(int* off, const Conv2DDims& d) {
   int k = 0;
@@ -294,6 +300,46 @@ CNN_AVX2 void unpool_avx2(float* dout, const float* dpool, const int32_t* argmax
   }
 }
 
+// KB taps x one channel group of dweight straight from the pooled gradient of a 2x2 pool: each
+// window pixel's gradient is dpool where the argmax names it, else 0, so the conv-size gradient is
+// never written. Per pooled output the argmax is turned into an offset from the window's first
+// pixel once; each of the 4 pixels then costs a compare and an and.
+template <int KB>
+CNN_AVX2 void dw_pool2x2_taps(float* dw, const float* inp, const float* dpool, const int32_t* argmax,
+                              const Conv2DDims& d, const Pool2DDims& pd, const int* off, int g, bool accumulate) {
+  const int OC = d.OC;
+  const size_t xs = (size_t)d.SW * d.C, ys = (size_t)d.SH * d.W * d.C;
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i s1 = _mm256_set1_epi32(OC), s2 = _mm256_set1_epi32(pd.W * OC), s3 = _mm256_set1_epi32(pd.W * OC + OC);
+  __m256 acc[KB];
+#pragma GCC unroll 12
+  for (int k = 0; k < KB; ++k) acc[k] = accumulate ? _mm256_loadu_ps(dw + (size_t)k * OC + 8 * g) : _mm256_setzero_ps();
+  for (int n = 0; n < pd.N; ++n) {
+    const float* xn = inp + (size_t)n * d.H * d.W * d.C;
+    for (int ph = 0; ph < pd.OH; ++ph)
+      for (int pw = 0; pw < pd.OW; ++pw) {
+        const size_t q = (((size_t)n * pd.OH + ph) * pd.OW + pw) * OC + 8 * g;
+        const __m256 gv = _mm256_loadu_ps(dpool + q);
+        const int32_t base = (int32_t)(((int64_t)2 * ph * pd.W + 2 * pw) * OC + 8 * g);
+        const __m256i delta = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i*)(argmax + q)),
+                                               _mm256_add_epi32(_mm256_set1_epi32(base), lanes));
+        const float* x0 = xn + (size_t)2 * ph * ys + (size_t)2 * pw * xs;
+        const float* xp[4] = {x0, x0 + xs, x0 + ys, x0 + ys + xs};
+        const __m256 dy[4] = {
+            _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(delta, _mm256_setzero_si256()))),
+            _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(delta, s1))),
+            _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(delta, s2))),
+            _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(delta, s3)))};
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; ++p)
+#pragma GCC unroll 12
+          for (int k = 0; k < KB; ++k) acc[k] = _mm256_fmadd_ps(_mm256_broadcast_ss(xp[p] + off[k]), dy[p], acc[k]);
+      }
+  }
+#pragma GCC unroll 12
+  for (int k = 0; k < KB; ++k) _mm256_storeu_ps(dw + (size_t)k * OC + 8 * g, acc[k]);
+}
+
 // KB taps x G channel groups of dweight, summed over every output pixel.
 template <int G, int KB>
 CNN_AVX2 CNN_INLINE void dw_block(float* dw, const float* inp, const float* dout, const Conv2DDims& d, const int* off,
@@ -399,8 +445,7 @@ void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp
 #if CNN_DIRECT
   int off[kMaxTaps];
   const int K = tap_offsets(off, d);
-  const bool two = pd.PH == 2 && pd.PW == 2 && pd.SH == 2 && pd.SW == 2 && pd.PT == 0 && pd.PL == 0 &&
-                   2 * pd.OH <= pd.H && 2 * pd.OW <= pd.W;  // every window 2x2 and inside
+  const bool two = pool_is_2x2(pd);
   for (int oc0 = 0; oc0 < d.OC; oc0 += 16) {  // 4 pixels x 2 groups: 8 FMA chains
     if (two && d.OC - oc0 >= 16)
       fwd_pool2x2_groups<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
@@ -413,6 +458,36 @@ void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp
   }
 #else
   (void)out, (void)argmax, (void)inp, (void)weight, (void)bias, (void)d, (void)relu, (void)pd;
+#endif
+}
+
+bool conv2d_direct_dweight_pooled_applies(const Conv2DDims& d, const Pool2DDims& pd) {
+  return conv2d_direct_applies(d) && pool_is_2x2(pd);
+}
+
+// dweight (K, OC); inp as for forward; dpool, argmax (N,POH,POW,OC).
+void conv2d_direct_dweight_pooled(float* dweight, const float* inp, const float* dpool, const int32_t* argmax,
+                                  const Conv2DDims& d, const Pool2DDims& pd, bool accumulate) {
+#if CNN_DIRECT
+  int off[kMaxTaps];
+  const int K = tap_offsets(off, d);
+  for (int g = 0; g < d.OC / 8; ++g)
+    for (int k0 = 0; k0 < K; k0 += 9) {  // 9 taps per pass: 9 FMA chains, 4 pixels x 9 broadcasts
+      float* dw = dweight + (size_t)k0 * d.OC;
+      switch (std::min(9, K - k0)) {
+        case 9: dw_pool2x2_taps<9>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 8: dw_pool2x2_taps<8>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 7: dw_pool2x2_taps<7>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 6: dw_pool2x2_taps<6>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 5: dw_pool2x2_taps<5>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 4: dw_pool2x2_taps<4>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 3: dw_pool2x2_taps<3>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        case 2: dw_pool2x2_taps<2>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+        default: dw_pool2x2_taps<1>(dw, inp, dpool, argmax, d, pd, off + k0, g, accumulate); break;
+      }
+    }
+#else
+  (void)dweight, (void)inp, (void)dpool, (void)argmax, (void)d, (void)pd, (void)accumulate;
 #endif
 }
 

@@ -43,6 +43,14 @@ void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp
 bool conv2d_unpool_applies(const Pool2DDims& pd);
 void conv2d_unpool(float* dout, const float* dpool, const int32_t* argmax, const Pool2DDims& pd);
 
+// The weight gradient straight from a fused 2x2 / stride 2 max pool's gradient: dpool, argmax
+// (N,POH,POW,OC) as conv2d_direct_forward_maxpool left them (dpool already through the activation's
+// derivative); the same result as conv2d_unpool then conv2d_direct_dweight, without writing the
+// conv-size gradient. Applies when conv2d_direct_applies(d) and every pool window is 2x2 inside.
+bool conv2d_direct_dweight_pooled_applies(const Conv2DDims& d, const Pool2DDims& pd);
+void conv2d_direct_dweight_pooled(float* dweight, const float* inp, const float* dpool, const int32_t* argmax,
+                                  const Conv2DDims& d, const Pool2DDims& pd, bool accumulate);
+
 // dweight (KH,KW,C,OC) = (accumulate ? dweight : 0) + sum over output pixels of window ⊗ dout row.
 // inp as for forward; dout (N,OH,OW,OC) the gradient before the activation.
 void conv2d_direct_dweight(float* dweight, const float* inp, const float* dout, const Conv2DDims& d,
