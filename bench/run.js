@@ -6,7 +6,10 @@
 // the "Training and inference" section of bench/RESULTS.md.
 //
 //   node bench/run.js [--quick] [--rounds N] [--models seed,convnet] [--batches 32,64,128]
-//                     [--only native-1,native-2,js,tfjs,torch-1,torch-2] [--no-results] [--keep-going]
+//                     [--only native-1,native-2,js,tfjs,torch-1,torch-2] [--no-results] [--keep-going] [--rt]
+//
+// --rt runs every worker under `chrt -f 10` (real-time FIFO priority, root only), so that the other
+// jobs of a shared machine do not preempt the measurements; every contender gets the same.
 //
 // Contenders: this library's native backend with 1 and 2 threads, its pure-TypeScript backend,
 // TF.js (@tensorflow/tfjs, "cpu" backend) and PyTorch CPU (bench/pytorch_bench.py, when
@@ -31,6 +34,8 @@ const list = (v, def) => (v === undefined || v === true ? def : String(v).split(
 const models = list(args.models, ['seed', 'convnet']);
 const batches = list(args.batches, quick ? [String(TARGET_BATCH)] : ['32', '64', '128']).map(Number);
 const rounds = Number(args.rounds || (quick ? 1 : 3));
+const rt = !!args.rt && spawnSync('chrt', ['-f', '10', 'true']).status === 0;
+if (args.rt && !rt) process.stderr.write('bench: --rt ignored: `chrt -f 10` is not available or not permitted here\n');
 
 // ---- contenders ---------------------------------------------------------------------------------
 
@@ -52,7 +57,9 @@ const CONTENDERS = [
   { id: 'torch-1', label: 'PyTorch CPU, 1 thread', cmd: [PYTHON, path.join(__dirname, 'pytorch_bench.py'), '--threads', '1'], timing: fastTiming, threads: 1, skip: torch.skip },
   { id: 'torch-2', label: 'PyTorch CPU, 2 threads', cmd: [PYTHON, path.join(__dirname, 'pytorch_bench.py'), '--threads', '2'], timing: fastTiming, threads: 2, skip: torch.skip },
   {
-    id: 'js', label: 'cnn-node TypeScript backend', cmd: [...nodeWorker('cnn_node.js'), '--backend', 'js'], timing: slowTiming, slow: true, threads: 1,
+    id: 'js', label: 'cnn-node TypeScript backend', cmd: [...nodeWorker('cnn_node.js'), '--backend', 'js'], slow: true, threads: 1,
+    // V8 needs more than one warm-up step to optimise the kernels of a small net: warm up by time
+    timing: quick ? slowTiming : { 'warmup-ms': 1500, 'warmup-steps': 1, 'measure-ms': 1500, 'min-steps': 3 },
     // a convnet step takes seconds: in the quick run, batch 16
     batchFor: (model, mode, b) => (quick && model === 'convnet' ? 16 : b),
   },
@@ -108,7 +115,8 @@ function runJob(job) {
   const argv = [...c.cmd.slice(1), ...(job.model ? ['--model', job.model] : []), '--mode', job.mode, '--batch', String(job.batch), ...timing, ...(job.extra || [])];
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const p = spawn(c.cmd[0], argv, { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [exe, ...rest] = rt ? ['chrt', '-f', '10', c.cmd[0], ...argv] : [c.cmd[0], ...argv];
+    const p = spawn(exe, rest, { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -215,7 +223,7 @@ async function main() {
   m.loadAvgEnd = os.loadavg().map((v) => +v.toFixed(2));
   const summary = report.summarise({ results, contenders, models, batches, inferBatch: INFER_BATCH, targetBatch: TARGET_BATCH, flops, torchSkip: torch.skip });
   const contenderInfo = contenders.map(({ id, label, skip, slow, threads }) => ({ id, label, skip: skip || null, slow: !!slow, threads }));
-  const doc = { started: started.toISOString(), finished: new Date().toISOString(), command, quick, rounds, machine: m, contenders: contenderInfo, summary, results };
+  const doc = { started: started.toISOString(), finished: new Date().toISOString(), command, quick, rounds, rt, machine: m, contenders: contenderInfo, summary, results };
 
   process.stdout.write(report.text(doc) + '\n');
   fs.mkdirSync(OUT_DIR, { recursive: true });

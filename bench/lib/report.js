@@ -205,7 +205,7 @@ function markdown(doc) {
   out.push(`Measured ${doc.finished.slice(0, 16).replace('T', ' ')} UTC with \`${doc.command}\` (${doc.quick ? 'quick mode: batch 64 only, short timings' : `${doc.rounds} rounds`}); JSON in \`bench/out/\`.`);
   out.push('');
   out.push(`- CPU: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB${m.caches ? `; caches ${m.caches}` : ''}`);
-  out.push(`- Load average during the run: ${m.loadAvg.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end (the machine is shared: compare ratios, not absolute figures)`);
+  out.push(`- Load average during the run: ${m.loadAvg.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end (the machine is shared: compare ratios, not absolute figures)${doc.rt ? '; every worker ran under `chrt -f 10` (real-time priority) so that the other jobs did not preempt it' : ''}`);
   out.push(`- ${m.os}; Node ${m.node}; ${m.cxx || 'g++ ?'}; cnn-node ${m.commit || ''}, SGEMM kernel ${m.gemmKernel || '?'}`);
   if (m.addon) out.push(`- Addon: \`${m.addon.file}\`${m.nativePath ? ' (CNN_NATIVE_PATH)' : ''}, built ${m.addon.built.slice(0, 16).replace('T', ' ')} UTC${m.addon.staleSources.length ? `, OLDER than ${m.addon.staleSources.join(', ')}` : ' from the current sources'}`);
   out.push(`- TF.js ${m.tfjs || 'absent'} (\`@tensorflow/tfjs\`, backend "cpu"); PyTorch ${m.torch || 'absent'} (Debian python3-torch, oneDNN)`);
