@@ -9,7 +9,8 @@
 //                     [--only native-1,native-2,js,tfjs,torch-1,torch-2] [--no-results] [--keep-going] [--rt]
 //
 // --rt runs every worker under `chrt -f 10` (real-time FIFO priority, root only), so that the other
-// jobs of a shared machine do not preempt the measurements; every contender gets the same.
+// jobs of a shared machine do not preempt the measurements; every contender gets the same. The fit
+// runs that measure the event-loop delay keep the normal priority.
 //
 // Contenders: this library's native backend with 1 and 2 threads, its pure-TypeScript backend,
 // TF.js (@tensorflow/tfjs, "cpu" backend) and PyTorch CPU (bench/pytorch_bench.py, when
@@ -115,7 +116,9 @@ function runJob(job) {
   const argv = [...c.cmd.slice(1), ...(job.model ? ['--model', job.model] : []), '--mode', job.mode, '--batch', String(job.batch), ...timing, ...(job.extra || [])];
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const [exe, ...rest] = rt ? ['chrt', '-f', '10', c.cmd[0], ...argv] : [c.cmd[0], ...argv];
+    // fit keeps the normal priority: its event-loop delay is about sharing the CPUs with the
+    // training threads as an application does (real-time FIFO threads would not share them)
+    const [exe, ...rest] = rt && job.mode !== 'fit' ? ['chrt', '-f', '10', c.cmd[0], ...argv] : [c.cmd[0], ...argv];
     const p = spawn(exe, rest, { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

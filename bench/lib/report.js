@@ -205,7 +205,7 @@ function markdown(doc) {
   out.push(`Measured ${doc.finished.slice(0, 16).replace('T', ' ')} UTC with \`${doc.command}\` (${doc.quick ? 'quick mode: batch 64 only, short timings' : `${doc.rounds} rounds`}); JSON in \`bench/out/\`.`);
   out.push('');
   out.push(`- CPU: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB${m.caches ? `; caches ${m.caches}` : ''}`);
-  out.push(`- Load average during the run: ${m.loadAvg.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end (the machine is shared: compare ratios, not absolute figures)${doc.rt ? '; every worker ran under `chrt -f 10` (real-time priority) so that the other jobs did not preempt it' : ''}`);
+  out.push(`- Load average during the run: ${m.loadAvg.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end (the machine is shared: compare ratios, not absolute figures)${doc.rt ? '; every worker except the event-loop (fit) runs ran under `chrt -f 10` (real-time priority) so that the other jobs did not preempt it' : ''}`);
   out.push(`- ${m.os}; Node ${m.node}; ${m.cxx || 'g++ ?'}; cnn-node ${m.commit || ''}, SGEMM kernel ${m.gemmKernel || '?'}`);
   if (m.addon) out.push(`- Addon: \`${m.addon.file}\`${m.nativePath ? ' (CNN_NATIVE_PATH)' : ''}, built ${m.addon.built.slice(0, 16).replace('T', ' ')} UTC${m.addon.staleSources.length ? `, OLDER than ${m.addon.staleSources.join(', ')}` : ' from the current sources'}`);
   out.push(`- TF.js ${m.tfjs || 'absent'} (\`@tensorflow/tfjs\`, backend "cpu"); PyTorch ${m.torch || 'absent'} (Debian python3-torch, oneDNN)`);
@@ -232,7 +232,7 @@ function markdown(doc) {
   out.push('- Training: images/s of `trainOnBatch` (PyTorch: zero_grad, forward, cross-entropy, backward, step, `loss.item()`), from the median step after a warm-up. Inference: `predict` on 256 images (PyTorch: eval mode, no_grad).');
   out.push('- Every measurement runs in its own process (peak RSS = that process\'s `maxRSS`, interpreter included). The fast contenders run back to back for each (model, batch), in an order rotated each round; the table gives the median over rounds, and a ratio between two of them is the median of the per-round ratios. The slow contenders (the TypeScript backend, TF.js) run once with a warm-up step and as few measured steps as possible; a figure marked (bN) was measured at batch N because one step at the nominal batch takes minutes.');
   out.push('- GFLOPS count the convolutions\' and dense layers\' multiply-adds (2 FLOPs each): forward, weight gradient and input gradient, minus the first layer\'s input gradient that nobody computes. Pooling, activations, loss and optimizer are not counted.');
-  out.push('- Event-loop delay: `perf_hooks.monitorEventLoopDelay` (1 ms resolution) while `model.fit` runs one epoch of 40 batches of 64 (native, 2 threads), after a warm-up epoch.');
+  out.push('- Event-loop delay: `perf_hooks.monitorEventLoopDelay` (1 ms resolution) while `model.fit` runs one epoch of 40 batches of 64 (native, 2 threads), after a warm-up epoch, at normal priority (so the JS thread competes with the two training threads for the two cores, as in an application).');
   out.push('- TF.js: its `wasm` backend has no gradient for Conv2D, so it cannot train these models, and `@tensorflow/tfjs-node` downloads libtensorflow when it is installed, which fails on a machine without network access; the pure-JS `cpu` backend is the one measured.');
   out.push('- PyTorch uses the thread count of the row (`torch.set_num_threads`); when `/usr/bin/python3` cannot import torch its rows say skipped.');
   out.push(SECTION_END);
