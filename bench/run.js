@@ -7,6 +7,7 @@
 //
 //   node bench/run.js [--quick] [--rounds N] [--models seed,convnet] [--batches 32,64,128]
 //                     [--only native-1,native-2,js,tfjs,torch-1,torch-2] [--no-results] [--keep-going] [--rt]
+//   node bench/run.js --report bench/out/bench-<time>.json   (table and RESULTS.md again from a saved run)
 //
 // --rt runs every worker under `chrt -f 10` (real-time FIFO priority, root only), so that the other
 // jobs of a shared machine do not preempt the measurements; every contender gets the same. The fit
@@ -205,6 +206,12 @@ function machine() {
 // ---- main -----------------------------------------------------------------------------------------
 
 async function main() {
+  if (typeof args.report === 'string') {  // re-render a saved run
+    const doc = JSON.parse(fs.readFileSync(path.resolve(args.report), 'utf8'));
+    process.stdout.write(report.text(doc) + '\n');
+    if (!args['no-results']) report.updateResults(path.join(__dirname, 'RESULTS.md'), report.markdown(doc));
+    return;
+  }
   const started = new Date();
   const m = machine();
   const command = `node bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
