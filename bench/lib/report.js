@@ -114,7 +114,8 @@ function summarise({ results, contenders, models, batches, inferBatch, targetBat
       a && b ? `${a.maxRssMB.toFixed(0)} MB / ${b.maxRssMB.toFixed(0)} MB` : null);
   }
   for (const model of models) {
-    const f = cells['native-2'] && cells['native-2'][model].fit;
+    const fit = cells['native-2'] && cells['native-2'][model].fit;
+    const f = fit && fit.loopDelayP99Ms !== undefined ? fit : null; // a failed run's cell holds only { error }
     add(`${model}: event-loop delay p99 during fit (ms)`, f ? f.loopDelayP99Ms : null, 10, '<=', f ? `worst round ${f.loopDelayP99MsWorst.toFixed(2)} ms` : null);
     add(`${model}: event-loop delay max during fit (ms)`, f ? f.loopDelayMaxMs : null, 50, '<=', f ? `worst round ${f.loopDelayMaxMsWorst.toFixed(2)} ms` : null);
   }
