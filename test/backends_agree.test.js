@@ -501,3 +501,26 @@ for (const { name, K, skip: why } of backends) {
     compareTrees(t, b, a, '');
   });
 }
+
+t.test('native vs js: oversized network specs are refused with the same error', { skip }, async (t) => {
+  const { spec, paramCount } = buildSpec([6, 6, 2], [{ conv: 3, k: [3, 3], act: 1 }, { maxpool: [2, 2] }, { flatten: true }, { dense: 4, act: 10 }],
+    { loss: 0, opt: { kind: 0 } });
+  const cases = [
+    ['input of more than INT_MAX values', (s) => { s.layers[0].in = [65536, 65536, 1]; }],
+    ['output of more than INT_MAX values', (s) => { s.layers[3].out = [46341, 46341, 2]; }],
+    ['conv kernel above 2^53 values', (s) => { Object.assign(s.layers[0], { kh: 2 ** 30, kw: 2 ** 30, padding: 1 }); }],
+    ['conv im2col above INT_MAX per sample', (s) => { Object.assign(s.layers[0], { in: [1024, 1024, 2], out: [1024, 1024, 3], kh: 64, kw: 64, padding: 1 }); }],
+    ['dense kernel above 2^53 values', (s) => { Object.assign(s.layers[3], { in: [1, 1, 2 ** 30], units: 2 ** 30, out: [1, 1, 2 ** 30] }); }],
+  ];
+  for (const [label, edit] of cases) {
+    const s = JSON.parse(JSON.stringify(spec));
+    edit(s);
+    const err = (K) => {
+      try { K.createNetwork(s, new Float32Array(paramCount), new Float32Array(0)); } catch (e) { return `${e.name}: ${e.message}`; }
+      return 'accepted';
+    };
+    const a = err(js), b = err(native);
+    t.equal(a, b, `${label}: ${b}`);
+    t.match(b, /^RangeError: createNetwork: /, `${label} is a RangeError`);
+  }
+});

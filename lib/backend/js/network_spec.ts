@@ -109,12 +109,25 @@ function shapeField(o: Obj, key: string, path: string): Shape {
   const v = o[key];
   const p = `${path}.${key}`;
   if (!Array.isArray(v) || v.length !== 3) throw specError(p, 'an array of 3 positive integers', v);
+  let size = 1;
   v.forEach((e, i) => {
     if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > INT_MAX) {
       throw specError(`${p}[${i}]`, 'a positive integer', e);
     }
+    size *= e;  // exact: each factor is below 2^31 and the product so far at most INT_MAX
+    if (size > INT_MAX) throw new RangeError(`createNetwork: ${p} holds more than ${INT_MAX} values per sample`);
   });
   return [v[0], v[1], v[2]];
+}
+
+/** a * b * ... for the sizes of one layer, refusing a product above 2^53 (as the native binding does). */
+function safeProduct(what: string, xs: number[]): number {
+  let p = 1;
+  for (const x of xs) {
+    if (x !== 0 && p > MAX_SAFE / x) throw new RangeError(`createNetwork: ${what} is too large (more than 2^53 values)`);
+    p *= x;
+  }
+  return p;
 }
 
 function readLayer(v: unknown, path: string): LayerInfo {
@@ -122,7 +135,7 @@ function readLayer(v: unknown, path: string): LayerInfo {
   const kind = intField(v, 'kind', path, 0, LayerKind.Activation, 0, true) as LayerKind;
   const conv = kind === LayerKind.Conv2D, dense = kind === LayerKind.Dense;
   const inS = shapeField(v, 'in', path), outS = shapeField(v, 'out', path);
-  return {
+  const info: LayerInfo = {
     kind, in: inS, out: outS, inSize: inS[0] * inS[1] * inS[2], outSize: outS[0] * outS[1] * outS[2],
     kh: intField(v, 'kh', path, 1, INT_MAX, 1), kw: intField(v, 'kw', path, 1, INT_MAX, 1),
     sh: intField(v, 'sh', path, 1, INT_MAX, 1), sw: intField(v, 'sw', path, 1, INT_MAX, 1),
@@ -141,6 +154,15 @@ function readLayer(v: unknown, path: string): LayerInfo {
     movingVar: intField(v, 'movingVar', path, -1, MAX_SAFE, -1),
     trainable: false,
   };
+  // The same limits as the native binding, so both backends refuse an absurd spec with one message.
+  if (conv) {
+    safeProduct(`${path} kernel (kh * kw * in[2] * filters)`, [info.kh, info.kw, inS[2], info.filters]);
+    if (safeProduct(`${path} im2col matrix`, [outS[0], outS[1], info.kh, info.kw, inS[2]]) > INT_MAX) {
+      throw new RangeError(`createNetwork: ${path} im2col matrix (out[0] * out[1] x kh * kw * in[2]) holds more than ${INT_MAX} values per sample`);
+    }
+  }
+  if (dense) safeProduct(`${path} kernel (in[2] * units)`, [inS[2], info.units]);
+  return info;
 }
 
 function readOpt(v: unknown): Required<OptimizerSpec> {
