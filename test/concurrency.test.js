@@ -72,3 +72,28 @@ t.test('the API works inside worker_threads', { skip: !native && 'native unavail
     t.ok(r.acc > 0.6, `accuracy in the worker: ${r.acc}`);
   }
 });
+
+t.test('transferring a model buffer during fit copies it, never detaches the engine memory', async (t) => {
+  const data = quadrants(256, 5);
+  tf.setSeed(11);
+  const m = seedModel();
+  m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+  const params = m.flatParams;
+  const n = params.length;
+  let transfers = 0;
+  const { port1, port2 } = new MessageChannel();
+  const onBatchEnd = async () => {
+    // both ways a script can detach an ArrayBuffer in Node: structuredClone and postMessage with a transfer list
+    structuredClone(params.buffer, { transfer: [params.buffer] });
+    port1.postMessage(params.buffer, [params.buffer]);
+    transfers++;
+  };
+  await m.fit(data.x, data.y, { epochs: 2, batchSize: 32, verbose: 0, seed: 11, callbacks: { onBatchEnd } });
+  port1.close();
+  port2.close();
+  t.ok(transfers > 0, `${transfers} transfers were attempted while the steps ran`);
+  t.equal(params.length, n, 'the params buffer is still attached');
+  t.ok(m.flatParams === params && params.every(Number.isFinite), 'the model trains on the same, finite params');
+  const loss = m.evaluate(data.x, data.y); // one tensor: compiled without metrics
+  t.ok(Number.isFinite(loss.dataSync()[0]), 'the model still evaluates');
+});

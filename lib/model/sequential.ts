@@ -3,6 +3,7 @@
  * Weights live in one flat Float32Array the engine updates in place; each layer's weights are views
  * into it. Training steps run off the main thread on the native backend (trainStepAsync).
  */
+import { markAsUntransferable } from 'worker_threads';
 import { kernels } from '../backend';
 import { LossKind } from '../backend/types';
 import type { Kernels, Labels, LayerSpec, Network, NetworkSpec, VariableSpec } from '../backend/types';
@@ -201,6 +202,9 @@ export class Sequential implements CallbackModel {
       return off;
     }));
     const params = new Float32Array(total);
+    // The engine keeps a pointer into this buffer while a step runs on its worker thread; a
+    // transfer (postMessage, structuredClone) of it or of a weight view must copy, never detach.
+    markAsUntransferable(params.buffer);
     const rng = random();
     this.layers.forEach((l, i) => {
       l.weightViews = l.weightSpecs.map((w, j) => {
@@ -244,6 +248,7 @@ export class Sequential implements CallbackModel {
     const nslots = opt ? k.optimizerSlotCount(opt.kind) : 0;
     const slotFloats = this.vars.reduce((s, v) => s + (v.trainable ? v.size * nslots : 0), 0);
     const slots = new Float32Array(slotFloats);
+    markAsUntransferable(slots.buffer); // as params: the engine updates it off the main thread
     if (opt) {
       let base = 0;
       for (const v of this.vars) {
