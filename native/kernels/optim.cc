@@ -6,7 +6,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu_features.h"
 #include "threadpool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CNN_OPTIM_X86 1
+#endif
 
 namespace cnn {
 
@@ -66,18 +72,62 @@ void momentum_update(float* w, float* v, const float* g, int64_t n, float lr, fl
   });
 }
 
+// Adam on [i0, i1), one element at a time: the reference every other path matches bit for bit.
+static void adam_range(float* w, float* m, float* v, const float* g, int64_t i0, int64_t i1, float lr,
+                       float beta1, float beta2, float b1c, float b2c, float c1, float c2, float eps) {
+  for (int64_t i = i0; i < i1; ++i) {
+    m[i] = beta1 * m[i] + b1c * g[i];
+    v[i] = beta2 * v[i] + b2c * g[i] * g[i];
+    w[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+  }
+}
+
+#if CNN_OPTIM_X86
+// The same operations in the same order, 8 lanes at a time. Plain AVX multiplies, adds, divides and
+// square roots are correctly rounded like their scalar forms and no FMA is allowed to contract them,
+// so every element gets exactly the scalar result: the update does not depend on where the thread
+// chunks (and with them the vector tails) fall. The scalar loop is a sqrt call per element under
+// math-errno rules, which the compiler will not vectorise on its own.
+__attribute__((target("avx2"))) static void adam_range_avx2(float* w, float* m, float* v, const float* g,
+                                                           int64_t i0, int64_t i1, float lr, float beta1,
+                                                           float beta2, float b1c, float b2c, float c1,
+                                                           float c2, float eps) {
+  const __m256 vb1 = _mm256_set1_ps(beta1), vb2 = _mm256_set1_ps(beta2);
+  const __m256 vb1c = _mm256_set1_ps(b1c), vb2c = _mm256_set1_ps(b2c);
+  const __m256 vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
+  const __m256 vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+  int64_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 gi = _mm256_loadu_ps(g + i);
+    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gi));
+    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(vb2c, gi), gi));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    const __m256 num = _mm256_mul_ps(vlr, _mm256_div_ps(mi, vc1));
+    const __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vi, vc2)), veps);
+    _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_div_ps(num, den)));
+  }
+  adam_range(w, m, v, g, i, i1, lr, beta1, beta2, b1c, b2c, c1, c2, eps);
+}
+#endif
+
 // w, m, v, g (n); bias corrections 1 - beta^t in double, then float.
 void adam_update(float* w, float* m, float* v, const float* g, int64_t n, float lr, float beta1,
                  float beta2, float eps, int64_t t) {
   const float c1 = (float)(1.0 - std::pow((double)beta1, (double)t));
   const float c2 = (float)(1.0 - std::pow((double)beta2, (double)t));
   const float b1c = 1.f - beta1, b2c = 1.f - beta2;
+#if CNN_OPTIM_X86
+  const bool avx2 = cpu_has_avx2_fma();
+#else
+  const bool avx2 = false;
+#endif
   for_range(n, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      m[i] = beta1 * m[i] + b1c * g[i];
-      v[i] = beta2 * v[i] + b2c * g[i] * g[i];
-      w[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
-    }
+#if CNN_OPTIM_X86
+    if (avx2) return adam_range_avx2(w, m, v, g, i0, i1, lr, beta1, beta2, b1c, b2c, c1, c2, eps);
+#endif
+    (void)avx2;
+    adam_range(w, m, v, g, i0, i1, lr, beta1, beta2, b1c, b2c, c1, c2, eps);
   });
 }
 
