@@ -493,34 +493,67 @@ t.test('optimizers match the TF.js formulas over 3 steps', async (t) => {
   }
 });
 
-t.test('adam: the vectorised update is bit-identical to the scalar float formula, at any thread count', async (t) => {
-  // f32 rounds after every operation, exactly as the C++ scalar loop does (no FMA contraction).
+t.test('adam, rmsprop, adagrad: the vectorised updates are bit-identical to the scalar float formulas, at any thread count', async (t) => {
+  // f32 rounds after every operation, exactly as the C++ scalar loops do (no FMA contraction).
   const f = Math.fround;
-  const scalarAdam = (w, m, v, g, lr, b1, b2, eps, step) => {
-    const c1 = f(1 - Math.pow(f(b1), step)), c2 = f(1 - Math.pow(f(b2), step)); // pow in double of the float betas
-    const b1c = f(1 - f(b1)), b2c = f(1 - f(b2));
-    const [B1, B2, LR, EPS] = [f(b1), f(b2), f(lr), f(eps)];
+  const refs = {
+    adam: (w, S, g, step) => {
+      const c1 = f(1 - Math.pow(f(0.9), step)), c2 = f(1 - Math.pow(f(0.999), step)); // pow in double of the float betas
+      const b1c = f(1 - f(0.9)), b2c = f(1 - f(0.999));
+      for (let i = 0; i < w.length; i++) {
+        S.a[i] = f(f(f(0.9) * S.a[i]) + f(b1c * g[i]));
+        S.b[i] = f(f(f(0.999) * S.b[i]) + f(f(b2c * g[i]) * g[i]));
+        w[i] = f(w[i] - f(f(f(0.01) * f(S.a[i] / c1)) / f(f(Math.sqrt(f(S.b[i] / c2))) + f(1e-7))));
+      }
+    },
+    rmsprop: (w, S, g) => rmsRef(w, S, g, false, f(0)),
+    'rmsprop centered+momentum': (w, S, g) => rmsRef(w, S, g, true, f(0.5)),
+    adagrad: (w, S, g) => {
+      for (let i = 0; i < w.length; i++) {
+        S.a[i] = f(S.a[i] + f(g[i] * g[i]));
+        w[i] = f(w[i] - f(f(f(0.05) * g[i]) / f(Math.sqrt(f(S.a[i] + f(1e-7))))));
+      }
+    },
+  };
+  function rmsRef(w, S, g, centered, mom) {
+    const rho = f(0.8), rc = f(1 - rho), lr = f(0.01), eps = f(1e-7);
     for (let i = 0; i < w.length; i++) {
-      m[i] = f(f(B1 * m[i]) + f(b1c * g[i]));
-      v[i] = f(f(B2 * v[i]) + f(f(b2c * g[i]) * g[i]));
-      w[i] = f(w[i] - f(f(LR * f(m[i] / c1)) / f(f(Math.sqrt(f(v[i] / c2))) + EPS)));
+      S.a[i] = f(f(rho * S.a[i]) + f(f(rc * g[i]) * g[i]));
+      let den;
+      if (centered) {
+        S.c[i] = f(f(rho * S.c[i]) + f(rc * g[i]));
+        den = f(Math.sqrt(f(f(S.a[i] - f(S.c[i] * S.c[i])) + eps)));
+      } else {
+        den = f(Math.sqrt(f(S.a[i] + eps)));
+      }
+      S.b[i] = f(f(mom * S.b[i]) + f(f(lr * g[i]) / den));
+      w[i] = f(w[i] - S.b[i]);
     }
+  }
+  const natives = {
+    adam: (w, S, g, n, step) => k.adamUpdate(w, S.a, S.b, g, n, 0.01, 0.9, 0.999, 1e-7, step),
+    rmsprop: (w, S, g, n) => k.rmspropUpdate(w, S.a, S.b, null, g, n, 0.01, 0.8, 0, 1e-7, false),
+    'rmsprop centered+momentum': (w, S, g, n) => k.rmspropUpdate(w, S.a, S.b, S.c, g, n, 0.01, 0.8, 0.5, 1e-7, true),
+    adagrad: (w, S, g, n) => k.adagradUpdate(w, S.a, g, n, 0.05, 1e-7),
   };
   const threads = k.getNumThreads();
-  // 70,013 elements: chunks of the thread pool end at odd places, leaving scalar tails mid-array
+  const same = (a, b) => a.every((x, i) => Object.is(x, b[i]));
+  const sameAll = (a, b) => same(a.w, b.w) && ['a', 'b', 'c'].every((s) => same(a.S[s], b.S[s]));
+  // 70,013 elements: the thread pool's chunks end at odd places, leaving scalar tails mid-array
   for (const n of [5, 70013]) {
-    const results = [];
-    for (const nt of [1, 2]) {
-      k.setNumThreads(nt);
-      const w = randArr(n, 7), m = new Float32Array(n), v = new Float32Array(n);
-      for (let step = 1; step <= 3; step++) k.adamUpdate(w, m, v, randArr(n, 50 + step, -3, 3), n, 0.01, 0.9, 0.999, 1e-7, step);
-      results.push({ w, m, v });
+    for (const name of Object.keys(refs)) {
+      const fresh = () => ({ w: randArr(n, 7), S: { a: new Float32Array(n).fill(name === 'adagrad' ? 0.1 : 0), b: new Float32Array(n), c: new Float32Array(n) } });
+      const runs = [1, 2].map((nt) => {
+        k.setNumThreads(nt);
+        const r = fresh();
+        for (let step = 1; step <= 3; step++) natives[name](r.w, r.S, randArr(n, 50 + step, -3, 3), n, step);
+        return r;
+      });
+      const ref = fresh();
+      for (let step = 1; step <= 3; step++) refs[name](ref.w, ref.S, randArr(n, 50 + step, -3, 3), step);
+      t.ok(sameAll(runs[0], runs[1]), `${name} n=${n}: 1 and 2 threads agree bit for bit`);
+      t.ok(sameAll(runs[1], ref), `${name} n=${n}: equal to the scalar float32 formula bit for bit`);
     }
-    const w = randArr(n, 7), m = new Float32Array(n), v = new Float32Array(n);
-    for (let step = 1; step <= 3; step++) scalarAdam(w, m, v, randArr(n, 50 + step, -3, 3), 0.01, 0.9, 0.999, 1e-7, step);
-    const same = (a, b) => a.every((x, i) => Object.is(x, b[i]));
-    t.ok(same(results[0].w, results[1].w) && same(results[0].m, results[1].m) && same(results[0].v, results[1].v), `n=${n}: 1 and 2 threads agree bit for bit`);
-    t.ok(same(results[1].w, w) && same(results[1].m, m) && same(results[1].v, v), `n=${n}: equal to the scalar float32 formula bit for bit`);
   }
   k.setNumThreads(threads);
 });

@@ -28,6 +28,15 @@ static void for_range(int64_t n, Fn fn) {
   parallel_for(n, kParallelMin, [&](int64_t i0, int64_t i1, int) { fn(i0, i1); });
 }
 
+// The AVX paths need AVX2-era CPUs (the check is the one the GEMM kernel uses; no FMA is used here).
+static bool use_avx2() {
+#if CNN_OPTIM_X86
+  return cpu_has_avx2_fma();
+#else
+  return false;
+#endif
+}
+
 // g (n): each element clamped to [-clip, clip].
 void clip_by_value(float* g, int64_t n, float clip) {
   for_range(n, [&](int64_t i0, int64_t i1) {
@@ -117,11 +126,7 @@ void adam_update(float* w, float* m, float* v, const float* g, int64_t n, float 
   const float c1 = (float)(1.0 - std::pow((double)beta1, (double)t));
   const float c2 = (float)(1.0 - std::pow((double)beta2, (double)t));
   const float b1c = 1.f - beta1, b2c = 1.f - beta2;
-#if CNN_OPTIM_X86
-  const bool avx2 = cpu_has_avx2_fma();
-#else
-  const bool avx2 = false;
-#endif
+  const bool avx2 = use_avx2();
   for_range(n, [&](int64_t i0, int64_t i1) {
 #if CNN_OPTIM_X86
     if (avx2) return adam_range_avx2(w, m, v, g, i0, i1, lr, beta1, beta2, b1c, b2c, c1, c2, eps);
@@ -141,35 +146,99 @@ void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, float
   adam_update(w, m, v, g, n, lr, beta1, beta2, eps, t);
 }
 
+// RMSprop on [i0, i1), the scalar reference (mg is nullptr unless centered).
+static void rmsprop_range(float* w, float* ms, float* mom, float* mg, const float* g, int64_t i0, int64_t i1,
+                          float lr, float rho, float rc, float momentum, float eps) {
+  if (mg) {
+    for (int64_t i = i0; i < i1; ++i) {
+      ms[i] = rho * ms[i] + rc * g[i] * g[i];
+      mg[i] = rho * mg[i] + rc * g[i];
+      mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] - mg[i] * mg[i] + eps);
+      w[i] -= mom[i];
+    }
+  } else {
+    for (int64_t i = i0; i < i1; ++i) {
+      ms[i] = rho * ms[i] + rc * g[i] * g[i];
+      mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] + eps);
+      w[i] -= mom[i];
+    }
+  }
+}
+
+// Adagrad on [i0, i1), the scalar reference.
+static void adagrad_range(float* w, float* acc, const float* g, int64_t i0, int64_t i1, float lr, float eps) {
+  for (int64_t i = i0; i < i1; ++i) {
+    acc[i] += g[i] * g[i];
+    w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
+  }
+}
+
+#if CNN_OPTIM_X86
+// The scalar loops in AVX, operation for operation (see adam_range_avx2).
+__attribute__((target("avx2"))) static void rmsprop_range_avx2(float* w, float* ms, float* mom, float* mg,
+                                                              const float* g, int64_t i0, int64_t i1, float lr,
+                                                              float rho, float rc, float momentum, float eps) {
+  const __m256 vrho = _mm256_set1_ps(rho), vrc = _mm256_set1_ps(rc), vmom = _mm256_set1_ps(momentum);
+  const __m256 vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+  int64_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 gi = _mm256_loadu_ps(g + i);
+    const __m256 msi = _mm256_add_ps(_mm256_mul_ps(vrho, _mm256_loadu_ps(ms + i)), _mm256_mul_ps(_mm256_mul_ps(vrc, gi), gi));
+    _mm256_storeu_ps(ms + i, msi);
+    __m256 den;
+    if (mg) {
+      const __m256 mgi = _mm256_add_ps(_mm256_mul_ps(vrho, _mm256_loadu_ps(mg + i)), _mm256_mul_ps(vrc, gi));
+      _mm256_storeu_ps(mg + i, mgi);
+      den = _mm256_sqrt_ps(_mm256_add_ps(_mm256_sub_ps(msi, _mm256_mul_ps(mgi, mgi)), veps));
+    } else {
+      den = _mm256_sqrt_ps(_mm256_add_ps(msi, veps));
+    }
+    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(vmom, _mm256_loadu_ps(mom + i)), _mm256_div_ps(_mm256_mul_ps(vlr, gi), den));
+    _mm256_storeu_ps(mom + i, mi);
+    _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), mi));
+  }
+  rmsprop_range(w, ms, mom, mg, g, i, i1, lr, rho, rc, momentum, eps);
+}
+
+__attribute__((target("avx2"))) static void adagrad_range_avx2(float* w, float* acc, const float* g, int64_t i0,
+                                                              int64_t i1, float lr, float eps) {
+  const __m256 vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+  int64_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 gi = _mm256_loadu_ps(g + i);
+    const __m256 ai = _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(gi, gi));
+    _mm256_storeu_ps(acc + i, ai);
+    const __m256 step = _mm256_div_ps(_mm256_mul_ps(vlr, gi), _mm256_sqrt_ps(_mm256_add_ps(ai, veps)));
+    _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), step));
+  }
+  adagrad_range(w, acc, g, i, i1, lr, eps);
+}
+#endif
+
 // w, ms, mom, g (n); mg (n) when centered, else may be nullptr.
 void rmsprop_update(float* w, float* ms, float* mom, float* mg, const float* g, int64_t n, float lr,
                     float rho, float momentum, float eps, bool centered) {
   const float rc = 1.f - rho;
+  float* mgc = centered ? mg : nullptr;
+  const bool avx2 = use_avx2();
   for_range(n, [&](int64_t i0, int64_t i1) {
-    if (centered) {
-      for (int64_t i = i0; i < i1; ++i) {
-        ms[i] = rho * ms[i] + rc * g[i] * g[i];
-        mg[i] = rho * mg[i] + rc * g[i];
-        mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] - mg[i] * mg[i] + eps);
-        w[i] -= mom[i];
-      }
-    } else {
-      for (int64_t i = i0; i < i1; ++i) {
-        ms[i] = rho * ms[i] + rc * g[i] * g[i];
-        mom[i] = momentum * mom[i] + lr * g[i] / std::sqrt(ms[i] + eps);
-        w[i] -= mom[i];
-      }
-    }
+#if CNN_OPTIM_X86
+    if (avx2) return rmsprop_range_avx2(w, ms, mom, mgc, g, i0, i1, lr, rho, rc, momentum, eps);
+#endif
+    (void)avx2;
+    rmsprop_range(w, ms, mom, mgc, g, i0, i1, lr, rho, rc, momentum, eps);
   });
 }
 
 // w, acc, g (n)
 void adagrad_update(float* w, float* acc, const float* g, int64_t n, float lr, float eps) {
+  const bool avx2 = use_avx2();
   for_range(n, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      acc[i] += g[i] * g[i];
-      w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
-    }
+#if CNN_OPTIM_X86
+    if (avx2) return adagrad_range_avx2(w, acc, g, i0, i1, lr, eps);
+#endif
+    (void)avx2;
+    adagrad_range(w, acc, g, i0, i1, lr, eps);
   });
 }
 
