@@ -40,7 +40,9 @@ t.test('train on the bundled sample, then evaluate and predict', async (t) => {
 });
 
 t.test('bad flags get a usage message and exit code 2', async (t) => {
-  for (const args of [['train', '--epochs', '0'], ['train', '--bogus'], ['fly'], [], ['train', '--model', 'nope'], ['train', '--backend', 'gpu'], ['evaluate']]) {
+  for (const args of [['train', '--epochs', '0'], ['train', '--bogus'], ['fly'], [], ['train', '--model', 'nope'], ['train', '--backend', 'gpu'], ['evaluate'],
+    ['train', '--learning-rate', '0'], ['train', '--learning-rate', 'fast'], ['train', '--early-stopping', '-1'],
+    ['train', '--early-stopping', '2', '--validation-split', '0']]) {
     const r = run(args);
     t.equal(r.status, 2, `${args.join(' ')} -> exit 2`);
     t.match(r.stderr, /Usage: cnn-node/);
@@ -48,4 +50,18 @@ t.test('bad flags get a usage message and exit code 2', async (t) => {
   const missing = run(['train', '--data', '/nonexistent-dir', '--epochs', '1']);
   t.equal(missing.status, 1);
   t.match(missing.stderr, /nonexistent-dir/);
+});
+
+t.test('--early-stopping keeps the best epoch by validation accuracy; --learning-rate reaches Adam', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-cli-'));
+  const r = run(['train', '--epochs', '3', '--limit', '1500', '--early-stopping', '0', '--learning-rate', '0.002', '--out', out, '--quiet']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /learning rate: 0\.002, early stopping: patience 0 on val_acc/);
+  const m = /Early stopping: (?:stopped after epoch (\d)|ran all 3 epochs); kept the weights of epoch (\d) \(validation accuracy ([0-9.]+)\)/.exec(r.stdout);
+  t.ok(m, 'says which epoch it kept');
+  if (m) t.ok(Number(m[2]) <= (m[1] ? Number(m[1]) : 3), 'the kept epoch is one that ran');
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, 'model', 'model.json'), 'utf8'));
+  t.ok(cfg.modelTopology, 'the kept model is saved');
+  t.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /early stopping/);
+  fs.rmSync(out, { recursive: true, force: true });
 });

@@ -33,6 +33,9 @@ train options:
   --out DIR           where the model and report go (default ./cnn-node-out)
   --backend NAME      native (default when available) or js
   --validation-split F  default 0.1
+  --learning-rate F   Adam's learning rate (default 0.001)
+  --early-stopping N  stop when the validation accuracy has not improved for N epochs, and keep
+                      the weights of the best epoch (needs a validation split)
   --limit N           use only the first N training images
   --quiet             no progress bar
 
@@ -62,7 +65,7 @@ function parse(argv: string[]) {
         model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' },
         'batch-size': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
         out: { type: 'string' }, backend: { type: 'string' }, 'validation-split': { type: 'string' },
-        limit: { type: 'string' }, quiet: { type: 'boolean' }, 'model-dir': { type: 'string' },
+        limit: { type: 'string' }, 'learning-rate': { type: 'string' }, 'early-stopping': { type: 'string' }, quiet: { type: 'boolean' }, 'model-dir': { type: 'string' },
         images: { type: 'string' }, count: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -84,6 +87,10 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const limit = v.limit === undefined ? undefined : intOpt(v.limit, 'limit', 0);
   const split = v['validation-split'] === undefined ? 0.1 : Number(v['validation-split']);
   if (!(split >= 0 && split < 1)) throw new UsageError(`--validation-split must be in [0, 1), received ${v['validation-split']}`);
+  const lr = v['learning-rate'] === undefined ? 0.001 : Number(v['learning-rate']);
+  if (!(Number.isFinite(lr) && lr > 0)) throw new UsageError(`--learning-rate must be a positive number, received ${JSON.stringify(v['learning-rate'])}`);
+  const patience = v['early-stopping'] === undefined ? undefined : intOpt(v['early-stopping'], 'early-stopping', 0, 0);
+  if (patience !== undefined && split === 0) throw new UsageError('--early-stopping watches the validation accuracy: it needs --validation-split > 0');
   if (v.threads !== undefined) tf.setNumThreads(intOpt(v.threads, 'threads', 1));
   if (v.backend !== undefined) {
     if (v.backend !== 'native' && v.backend !== 'js') throw new UsageError(`--backend must be native or js, received ${v.backend}`);
@@ -104,18 +111,29 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const { train: tr, test } = data;
   console.log(`Data: ${data.dir} (${tr.xs.shape[0]} training, ${test.xs.shape[0]} test images)`);
   const model = (PRESETS as readonly string[]).includes(modelArg) ? presetModel(modelArg as Preset) : await loadModelFile(modelArg);
-  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: tf.train.adam(lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const summary: string[] = [];
   model.summary(undefined, undefined, (s) => summary.push(s));
   console.log(summary.join('\n'));
-  console.log(`Backend: ${tf.getBackend()}, threads: ${tf.getNumThreads()}, epochs: ${epochs}, batch size: ${batchSize}`);
+  console.log(`Backend: ${tf.getBackend()}, threads: ${tf.getNumThreads()}, epochs: ${epochs}, batch size: ${batchSize}, ` +
+    `learning rate: ${lr}` + (patience !== undefined ? `, early stopping: patience ${patience} on val_acc` : ''));
 
+  const stopper = patience === undefined ? undefined
+    : tf.callbacks.earlyStopping({ monitor: 'val_acc', patience, restoreBestWeights: true });
   const t0 = Date.now();
   const history = await model.fit(tr.xs, tr.ys, {
     epochs, batchSize, validationSplit: split > 0 ? split : undefined, verbose: v.quiet ? 0 : 1, seed,
+    callbacks: stopper ? [stopper] : undefined,
   });
   const wall = (Date.now() - t0) / 1000;
-  const trained = Math.round(tr.xs.shape[0] * (1 - split)) * epochs;
+  const epochsRun = history.epoch.length;
+  if (stopper) {
+    const best = stopper.bestEpoch;
+    const valAcc = history.history.val_acc?.[best];
+    console.log(`Early stopping: ${epochsRun < epochs ? `stopped after epoch ${epochsRun}` : `ran all ${epochs} epochs`}; ` +
+      `kept the weights of epoch ${best + 1}` + (valAcc !== undefined ? ` (validation accuracy ${valAcc.toFixed(4)})` : ''));
+  }
+  const trained = Math.round(tr.xs.shape[0] * (1 - split)) * epochsRun;
   const throughput = trained / wall;
 
   const probs = await model.predictAsync(test.xs);
@@ -128,7 +146,7 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const [testLoss] = (await model.evaluateAsync(test.xs, test.ys)) as tf.Tensor[];
 
   console.log(`\nTest accuracy: ${acc.toFixed(4)} (${correct}/${yTrue.length}), test loss: ${testLoss.values[0].toFixed(4)}`);
-  console.log(`Training throughput: ${throughput.toFixed(0)} images/s (${wall.toFixed(1)} s for ${epochs} epochs)\n`);
+  console.log(`Training throughput: ${throughput.toFixed(0)} images/s (${wall.toFixed(1)} s for ${epochsRun} epochs)\n`);
   console.log('Confusion matrix (rows: true class, columns: predicted):');
   console.log(formatConfusionMatrix(cm, FASHION_MNIST_CLASSES));
 
@@ -144,9 +162,12 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const html = renderReport({
     history, confusion: cm, classNames: FASHION_MNIST_CLASSES,
     firstConvKernel: conv ? conv.getWeights()[0] : undefined,
-    modelSummary: summary.join('\n'), testAccuracy: acc, testLoss: testLoss.values[0], throughput, epochs,
+    modelSummary: summary.join('\n'), testAccuracy: acc, testLoss: testLoss.values[0], throughput, epochs: epochsRun,
     wallTimeSec: wall, backend: tf.getBackend(), date: new Date(),
-    details: { data: data.dir, 'batch size': batchSize, threads: tf.getNumThreads(), seed, model: modelArg },
+    details: {
+      data: data.dir, 'batch size': batchSize, 'learning rate': lr, threads: tf.getNumThreads(), seed, model: modelArg,
+      ...(stopper ? { 'early stopping': `patience ${patience} on val_acc; weights of epoch ${stopper.bestEpoch + 1} kept` } : {}),
+    },
   });
   const reportPath = path.join(outDir, 'report.html');
   const tmp = `${reportPath}.tmp-${process.pid}`;
