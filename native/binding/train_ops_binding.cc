@@ -264,6 +264,7 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   int64_t n = Int(info, 2, fn, "n", 0, kMaxLen);
   float* w = F32(info, 0, fn, "w", n);
   float* g = F32(info, 1, fn, "g", n);
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"g", g}});
   sgd_update(w, g, n, (float)Num(info, 3, fn, "lr"));
   return info.Env().Undefined();
 }
@@ -277,6 +278,7 @@ Napi::Value MomentumUpdate(const Napi::CallbackInfo& info) {
   float* g = F32(info, 2, fn, "g", n);
   float lr = (float)Num(info, 4, fn, "lr");
   float momentum = (float)Num(info, 5, fn, "momentum");
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"v", v}, {"g", g}});
   momentum_update(w, v, g, n, lr, momentum, Bool(info, 6));
   return info.Env().Undefined();
 }
@@ -293,6 +295,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   float b1 = NumIn(info, 6, fn, "beta1", 0, 1, true), b2 = NumIn(info, 7, fn, "beta2", 0, 1, true);
   float eps = (float)Num(info, 8, fn, "eps");
   int64_t t = Int(info, 9, fn, "t", 1, kMaxLen);
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"m", m}, {"v", v}, {"g", g}});
   adam_update(w, m, v, g, n, lr, b1, b2, eps, t);
   return info.Env().Undefined();
 }
@@ -310,6 +313,7 @@ Napi::Value AdamwUpdate(const Napi::CallbackInfo& info) {
   float eps = (float)Num(info, 8, fn, "eps");
   float wd = (float)Num(info, 9, fn, "weightDecay");
   int64_t t = Int(info, 10, fn, "t", 1, kMaxLen);
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"m", m}, {"v", v}, {"g", g}});
   adamw_update(w, m, v, g, n, lr, b1, b2, eps, wd, t);
   return info.Env().Undefined();
 }
@@ -328,6 +332,7 @@ Napi::Value RmspropUpdate(const Napi::CallbackInfo& info) {
   float rho = (float)Num(info, 7, fn, "rho");
   float momentum = (float)Num(info, 8, fn, "momentum");
   float eps = (float)Num(info, 9, fn, "eps");
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"ms", ms}, {"mom", mom}, {"mg", centered ? mg : nullptr}, {"g", g}});
   rmsprop_update(w, ms, mom, mg, g, n, lr, rho, momentum, eps, centered);
   return info.Env().Undefined();
 }
@@ -341,6 +346,7 @@ Napi::Value AdagradUpdate(const Napi::CallbackInfo& info) {
   float* g = F32(info, 2, fn, "g", n);
   float lr = (float)Num(info, 4, fn, "lr");
   float eps = (float)Num(info, 5, fn, "eps");
+  Disjoint(info.Env(), fn, n, {{"w", w}, {"acc", acc}, {"g", g}});
   adagrad_update(w, acc, g, n, lr, eps);
   return info.Env().Undefined();
 }

@@ -4,6 +4,8 @@
 #include <napi.h>
 #include <cstdint>
 #include <string>
+#include <initializer_list>
+#include <utility>
 
 namespace cnn::binding {
 
@@ -43,6 +45,23 @@ inline int32_t* I32(const Napi::CallbackInfo& info, size_t i, const char* fn, co
     throw Err(env, fn, std::string(name) + " has " + std::to_string(a.ElementLength()) +
                            " elements, needs at least " + std::to_string(min_len));
   return a.Data();
+}
+
+// The optimizer updates read and write their arrays element by element (8 at a time on the AVX
+// path): two that share memory would make the result depend on the path and the thread split, so
+// they are refused. Each entry is (name, pointer), all of n floats; nullptr entries are skipped.
+inline void Disjoint(Napi::Env env, const char* fn, int64_t n,
+                     std::initializer_list<std::pair<const char*, const float*>> arrays) {
+  if (n <= 0) return;
+  for (auto a = arrays.begin(); a != arrays.end(); ++a) {
+    for (auto b = a + 1; b != arrays.end(); ++b) {
+      if (!a->second || !b->second) continue;
+      const uintptr_t a0 = (uintptr_t)a->second, b0 = (uintptr_t)b->second, bytes = (uintptr_t)n * sizeof(float);
+      if (a0 < b0 + bytes && b0 < a0 + bytes)
+        throw Napi::Error::New(env, std::string(fn) + ": " + a->first + " and " + b->first +
+                                        " share memory; the arrays must not overlap");
+    }
+  }
 }
 
 // An integer argument in [lo, hi].

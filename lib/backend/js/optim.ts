@@ -8,6 +8,26 @@ function check(fn: string, n: number, bufs: Record<string, Float32Array | null>)
   for (const k of Object.keys(bufs)) checkLen(fn, k, bufs[k], n);
 }
 
+/** The updates read and write element by element: arrays sharing memory are refused (as natively). */
+function disjoint(fn: string, n: number, bufs: Record<string, Float32Array | null>): void {
+  if (n <= 0) return;
+  const names = Object.keys(bufs);
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = bufs[names[i]], b = bufs[names[j]];
+      if (!a || !b || a.buffer !== b.buffer) continue;
+      if (a.byteOffset < b.byteOffset + n * 4 && b.byteOffset < a.byteOffset + n * 4) {
+        throw new Error(`${fn}: ${names[i]} and ${names[j]} share memory; the arrays must not overlap`);
+      }
+    }
+  }
+}
+
+function checkUpdate(fn: string, n: number, bufs: Record<string, Float32Array | null>): void {
+  check(fn, n, bufs);
+  disjoint(fn, n, bufs);
+}
+
 /** Keras clipvalue: g = clamp(g, -clip, clip). */
 export function clipByValue(g: Float32Array, n: number, clip: number): void {
   check('clipByValue', n, { g });
@@ -33,7 +53,7 @@ export function clipByNorm(g: Float32Array, n: number, maxNorm: number): void {
 
 /** w -= lr g */
 export function sgdUpdate(w: Float32Array, g: Float32Array, n: number, lr: number): void {
-  check('sgdUpdate', n, { w, g });
+  checkUpdate('sgdUpdate', n, { w, g });
   const a = f32(lr);
   for (let i = 0; i < n; i++) w[i] -= f32(a * g[i]);
 }
@@ -41,7 +61,7 @@ export function sgdUpdate(w: Float32Array, g: Float32Array, n: number, lr: numbe
 /** v = momentum v + g; w -= lr v, or with nesterov w -= lr (g + momentum v). */
 export function momentumUpdate(w: Float32Array, v: Float32Array, g: Float32Array, n: number, lr: number,
                                momentum: number, nesterov: boolean): void {
-  check('momentumUpdate', n, { w, v, g });
+  checkUpdate('momentumUpdate', n, { w, v, g });
   const a = f32(lr), mu = f32(momentum);
   for (let i = 0; i < n; i++) {
     const vi = f32(f32(mu * v[i]) + g[i]);
@@ -72,7 +92,7 @@ function checkStep(fn: string, t: number): void {
 /** TF.js Adam, t = 1-based step: m, v moments; w -= lr m̂ / (sqrt(v̂) + eps). */
 export function adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, n: number,
                            lr: number, beta1: number, beta2: number, eps: number, t: number): void {
-  check('adamUpdate', n, { w, m, v, g });
+  checkUpdate('adamUpdate', n, { w, m, v, g });
   checkStep('adamUpdate', t);
   adamCore(w, m, v, g, n, lr, beta1, beta2, eps, t);
 }
@@ -81,7 +101,7 @@ export function adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g:
 export function adamwUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, n: number,
                             lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
                             t: number): void {
-  check('adamwUpdate', n, { w, m, v, g });
+  checkUpdate('adamwUpdate', n, { w, m, v, g });
   checkStep('adamwUpdate', t);
   const d = f32(f32(lr) * f32(weightDecay));
   for (let i = 0; i < n; i++) w[i] -= f32(d * w[i]);
@@ -95,7 +115,7 @@ export function adamwUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g
 export function rmspropUpdate(w: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null,
                               g: Float32Array, n: number, lr: number, rho: number, momentum: number,
                               eps: number, centered: boolean): void {
-  check('rmspropUpdate', n, centered ? { w, ms, mom, mg, g } : { w, ms, mom, g });
+  checkUpdate('rmspropUpdate', n, centered ? { w, ms, mom, mg, g } : { w, ms, mom, g });
   const a = f32(lr), r = f32(rho), mu = f32(momentum), e = f32(eps), rc = f32(1 - r);
   for (let i = 0; i < n; i++) {
     const gi = g[i];
@@ -117,7 +137,7 @@ export function rmspropUpdate(w: Float32Array, ms: Float32Array, mom: Float32Arr
 /** TF.js Adagrad: acc += g²; w -= lr g / sqrt(acc + eps). */
 export function adagradUpdate(w: Float32Array, acc: Float32Array, g: Float32Array, n: number, lr: number,
                               eps: number): void {
-  check('adagradUpdate', n, { w, acc, g });
+  checkUpdate('adagradUpdate', n, { w, acc, g });
   const a = f32(lr), e = f32(eps);
   for (let i = 0; i < n; i++) {
     const gi = g[i];
