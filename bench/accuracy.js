@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Full Fashion-MNIST accuracy runs of the reference models (issue 5), several seeds in one go.
-// Each seed trains the preset exactly as `npx cnn-node train` does (Adam lr 0.001, categorical
-// cross-entropy, batch 32, shuffled every epoch) and the test set is scored after every epoch, so
+// Each seed trains the preset as `npx cnn-node train` does (Adam lr 0.001, categorical
+// cross-entropy, batch 32, shuffled every epoch; but no validation split unless asked, so all
+// 60,000 images train) and the test set is scored after every epoch, so
 // one run gives the whole curve. The headline is the accuracy after the last epoch; the per-epoch
 // test figures are a curve to read, never a model selection.
 //
@@ -42,6 +43,11 @@ const seeds = v.seeds.split(',').map(Number);
 const lr = Number(v['learning-rate']);
 const patience = v['early-stopping'] === undefined ? undefined : Number(v['early-stopping']);
 if (patience !== undefined && !(split > 0)) throw new Error('--early-stopping needs --validation-split > 0');
+if (!(Number.isInteger(epochs) && epochs >= 1 && Number.isInteger(batchSize) && batchSize >= 1 && lr > 0 && split >= 0 && split < 1 &&
+  seeds.every(Number.isInteger) && (patience === undefined || (Number.isInteger(patience) && patience >= 0)))) {
+  throw new Error('bad arguments: --epochs, --batch-size and --seeds take positive integers, --learning-rate a positive number, ' +
+    '--validation-split a number in [0, 1), --early-stopping an integer >= 0');
+}
 if (v.threads) tf.setNumThreads(Number(v.threads));
 
 function accuracy(probs, ys) {
@@ -58,7 +64,7 @@ async function runSeed(seed, data) {
   model.compile({ optimizer: tf.train.adam(lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const curve = [];
   const t0 = Date.now();
-  let trainMs = 0;
+  let trainMs = 0; // fit time per epoch, the validation pass included
   let epochStart = Date.now();
   const onEpochBegin = async () => { epochStart = Date.now(); };
   const onEpochEnd = async (epoch, logs) => {

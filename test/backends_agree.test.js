@@ -502,7 +502,7 @@ for (const { name, K, skip: why } of backends) {
   });
 }
 
-t.test('native vs js: oversized network specs are refused with the same error', { skip }, async (t) => {
+t.test('native vs js: oversized or holed network specs are refused with the same error', { skip }, async (t) => {
   const { spec, paramCount } = buildSpec([6, 6, 2], [{ conv: 3, k: [3, 3], act: 1 }, { maxpool: [2, 2] }, { flatten: true }, { dense: 4, act: 10 }],
     { loss: 0, opt: { kind: 0 } });
   const cases = [
@@ -510,9 +510,10 @@ t.test('native vs js: oversized network specs are refused with the same error', 
     ['output of more than INT_MAX values', (s) => { s.layers[3].out = [46341, 46341, 2]; }],
     ['conv kernel above 2^53 values', (s) => { Object.assign(s.layers[0], { kh: 2 ** 30, kw: 2 ** 30, padding: 1 }); }],
     ['conv im2col above INT_MAX per sample', (s) => { Object.assign(s.layers[0], { in: [1024, 1024, 2], out: [1024, 1024, 3], kh: 64, kw: 64, padding: 1 }); }],
+    ['a hole in a shape', (s) => { s.layers[0].in = [6, , 2]; }, 'TypeError'], // eslint-disable-line no-sparse-arrays
     ['dense kernel above 2^53 values', (s) => { Object.assign(s.layers[3], { in: [1, 1, 2 ** 30], units: 2 ** 30, out: [1, 1, 2 ** 30] }); }],
   ];
-  for (const [label, edit] of cases) {
+  for (const [label, edit, type = 'RangeError'] of cases) {
     const s = JSON.parse(JSON.stringify(spec));
     edit(s);
     const err = (K) => {
@@ -521,6 +522,33 @@ t.test('native vs js: oversized network specs are refused with the same error', 
     };
     const a = err(js), b = err(native);
     t.equal(a, b, `${label}: ${b}`);
-    t.match(b, /^RangeError: createNetwork: /, `${label} is a RangeError`);
+    t.match(b, new RegExp(`^${type}: createNetwork: `), `${label} is a ${type}`);
   }
+});
+
+t.test('native vs js: optimizer updates refuse arrays that share memory, with the same error', { skip }, async (t) => {
+  const n = 16;
+  const buf = new Float32Array(4 * n + 8);
+  const at = (i) => buf.subarray(i, i + n);
+  const cases = [
+    ['sgd, g inside w', (K) => K.sgdUpdate(at(0), at(3), n, 0.1), /sgdUpdate: w and g share memory/],
+    ['momentum, v is w', (K) => K.momentumUpdate(at(0), at(0), at(2 * n), n, 0.1, 0.9, false), /momentumUpdate: w and v share memory/],
+    ['adam, m and v overlap', (K) => K.adamUpdate(at(0), at(n), at(2 * n - 1), at(3 * n), n, 0.01, 0.9, 0.999, 1e-7, 1), /adamUpdate: m and v share memory/],
+    ['adamw, g overlaps w', (K) => K.adamwUpdate(at(8), at(n + 8), at(2 * n + 8), at(0), n, 0.01, 0.9, 0.999, 1e-7, 0.01, 1), /adamwUpdate: w and g share memory/],
+    ['rmsprop centered, mg overlaps mom', (K) => K.rmspropUpdate(at(0), at(n), at(2 * n), at(2 * n + 4), at(3 * n + 8), n, 0.01, 0.9, 0, 1e-7, true), /rmspropUpdate: mom and mg share memory/],
+    ['adagrad, acc is g', (K) => K.adagradUpdate(at(0), at(n), at(n), n, 0.01, 1e-7), /adagradUpdate: acc and g share memory/],
+  ];
+  for (const [label, call, re] of cases) {
+    const msg = (K) => { try { call(K); return 'accepted'; } catch (e) { return e.message; } };
+    const a = msg(js), b = msg(native);
+    t.equal(a, b, `${label}: same message on both backends`);
+    t.match(b, re, label);
+  }
+  // neighbours that only touch, and an unused mg, are fine
+  const ok = (K) => {
+    K.adamUpdate(at(0), at(n), at(2 * n), at(3 * n), n, 0.01, 0.9, 0.999, 1e-7, 1);
+    K.rmspropUpdate(at(0), at(n), at(2 * n), at(0), at(3 * n), n, 0.01, 0.9, 0, 1e-7, false);
+    return true;
+  };
+  t.ok(ok(js) && ok(native), 'adjacent arrays and the unused mg of plain RMSprop are accepted');
 });

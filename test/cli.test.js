@@ -41,7 +41,7 @@ t.test('train on the bundled sample, then evaluate and predict', async (t) => {
 
 t.test('bad flags get a usage message and exit code 2', async (t) => {
   for (const args of [['train', '--epochs', '0'], ['train', '--bogus'], ['fly'], [], ['train', '--model', 'nope'], ['train', '--backend', 'gpu'], ['evaluate'],
-    ['train', '--learning-rate', '0'], ['train', '--learning-rate', 'fast'], ['train', '--early-stopping', '-1'],
+    ['train', '--learning-rate', '0'], ['train', '--learning-rate', 'fast'], ['train', '--early-stopping=-1'], ['train', '--early-stopping', '1.5'],
     ['train', '--early-stopping', '2', '--validation-split', '0']]) {
     const r = run(args);
     t.equal(r.status, 2, `${args.join(' ')} -> exit 2`);

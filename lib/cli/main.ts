@@ -50,7 +50,7 @@ class UsageError extends Error {}
 
 function intOpt(v: string | undefined, name: string, dflt: number, min = 1): number {
   if (v === undefined) return dflt;
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, received ${JSON.stringify(v)}`);
   return n;
 }
@@ -127,11 +127,13 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   });
   const wall = (Date.now() - t0) / 1000;
   const epochsRun = history.epoch.length;
+  const kept = stopper && stopper.bestEpoch >= 0 ? stopper.bestEpoch + 1 : undefined;
   if (stopper) {
-    const best = stopper.bestEpoch;
-    const valAcc = history.history.val_acc?.[best];
-    console.log(`Early stopping: ${epochsRun < epochs ? `stopped after epoch ${epochsRun}` : `ran all ${epochs} epochs`}; ` +
-      `kept the weights of epoch ${best + 1}` + (valAcc !== undefined ? ` (validation accuracy ${valAcc.toFixed(4)})` : ''));
+    const ran = epochsRun < epochs ? `stopped after epoch ${epochsRun}` : `ran all ${epochs} epochs`;
+    const valAcc = kept !== undefined ? history.history.val_acc?.[kept - 1] : undefined;
+    console.log(kept === undefined
+      ? `Early stopping: ${ran}; no validation accuracy was logged, so the last weights are kept`
+      : `Early stopping: ${ran}; kept the weights of epoch ${kept}` + (valAcc !== undefined ? ` (validation accuracy ${valAcc.toFixed(4)})` : ''));
   }
   const trained = Math.round(tr.xs.shape[0] * (1 - split)) * epochsRun;
   const throughput = trained / wall;
@@ -166,7 +168,7 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
     wallTimeSec: wall, backend: tf.getBackend(), date: new Date(),
     details: {
       data: data.dir, 'batch size': batchSize, 'learning rate': lr, threads: tf.getNumThreads(), seed, model: modelArg,
-      ...(stopper ? { 'early stopping': `patience ${patience} on val_acc; weights of epoch ${stopper.bestEpoch + 1} kept` } : {}),
+      ...(stopper ? { 'early stopping': `patience ${patience} on val_acc; ${kept !== undefined ? `weights of epoch ${kept} kept` : 'last weights kept'}` } : {}),
     },
   });
   const reportPath = path.join(outDir, 'report.html');

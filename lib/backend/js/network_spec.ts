@@ -110,13 +110,14 @@ function shapeField(o: Obj, key: string, path: string): Shape {
   const p = `${path}.${key}`;
   if (!Array.isArray(v) || v.length !== 3) throw specError(p, 'an array of 3 positive integers', v);
   let size = 1;
-  v.forEach((e, i) => {
+  for (let i = 0; i < 3; i++) {  // an index loop: forEach would skip holes ([28, , 1])
+    const e: unknown = v[i];
     if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > INT_MAX) {
       throw specError(`${p}[${i}]`, 'a positive integer', e);
     }
-    size *= e;  // exact: each factor is below 2^31 and the product so far at most INT_MAX
+    size *= e;  // each factor < 2^31 and the product so far <= INT_MAX: the comparison below is exact
     if (size > INT_MAX) throw new RangeError(`createNetwork: ${p} holds more than ${INT_MAX} values per sample`);
-  });
+  }
   return [v[0], v[1], v[2]];
 }
 
