@@ -552,3 +552,15 @@ t.test('native vs js: optimizer updates refuse arrays that share memory, with th
   };
   t.ok(ok(js) && ok(native), 'adjacent arrays and the unused mg of plain RMSprop are accepted');
 });
+
+t.test('native vs js: resizable params or slots are refused with the same error', { skip }, async (t) => {
+  const { spec, paramCount } = buildSpec([6, 6, 2], [{ conv: 3, k: [3, 3], act: 1 }, { maxpool: [2, 2] }, { flatten: true }, { dense: 4, act: 10 }],
+    { loss: 0, opt: { kind: 0 } });
+  const resizable = (n) => new Float32Array(new ArrayBuffer(n * 4, { maxByteLength: n * 8 }));
+  for (const [label, args] of [['params', () => [resizable(paramCount), new Float32Array(0)]], ['slots', () => [new Float32Array(paramCount), resizable(4)]]]) {
+    const msg = (K) => { try { K.createNetwork(spec, ...args()).dispose(); return 'accepted'; } catch (e) { return `${e.name}: ${e.message}`; } };
+    const a = msg(js), b = msg(native);
+    t.equal(a, b, `${label}: ${b}`);
+    t.match(b, new RegExp(`^TypeError: createNetwork: ${label} must not be backed by a resizable ArrayBuffer`));
+  }
+});

@@ -710,18 +710,17 @@ async function addonGroup(a) {
   }
   a.ok(await net.trainStepAsync(...methods.trainStep()).then(() => false, (e) => /network was disposed/.test(e.message)), 'trainStepAsync after dispose rejects');
 
-  a.case('params detached or shrunk after createNetwork');
+  a.case('params detached after createNetwork, resizable params or slots');
   const p1 = new Float32Array(paramCount).fill(0.01);
   const net1 = k.createNetwork(spec, p1, slotsFor(spec));
   structuredClone(p1.buffer, { transfer: [p1.buffer] });
   try { net1.trainStep(...methods.trainStep()); a.ok(false, 'a detached params buffer is refused'); } catch (e) { a.match(e.message, /trainStep: the params or slots buffer was detached or shrunk/, 'a detached params buffer is refused'); }
+  // A resizable buffer could shrink while a step runs on the worker thread: refused up front.
   const rab = new ArrayBuffer(paramCount * 4, { maxByteLength: paramCount * 8 });
-  const p2 = new Float32Array(rab);
-  const net2 = k.createNetwork(spec, p2, slotsFor(spec));
-  rab.resize(16);
-  try { net2.predict(...methods.predict()); a.ok(false, 'a shrunk params buffer is refused'); } catch (e) { a.match(e.message, /predict: the params or slots buffer was detached or shrunk/, 'a shrunk params buffer is refused'); }
+  try { k.createNetwork(spec, new Float32Array(rab), slotsFor(spec)); a.ok(false, 'resizable params are refused'); } catch (e) { a.match(e.message, /^createNetwork: params must not be backed by a resizable ArrayBuffer/, 'resizable params are refused'); }
+  const rslots = new Float32Array(new ArrayBuffer(slotsFor(spec).length * 4, { maxByteLength: slotsFor(spec).length * 8 }));
+  try { k.createNetwork(spec, new Float32Array(paramCount), rslots); a.ok(false, 'resizable slots are refused'); } catch (e) { a.match(e.message, /^createNetwork: slots must not be backed by a resizable ArrayBuffer/, 'resizable slots are refused'); }
   net1.dispose();
-  net2.dispose();
 
   a.case('batch buffers detached while an async call runs');
   const net3 = k.createNetwork(spec, new Float32Array(paramCount).fill(0.01), slotsFor(spec));

@@ -197,7 +197,7 @@ export interface Kernels {
   batchnormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
                     xhat: Float32Array, invstd: Float32Array, gamma: Float32Array, rows: number, C: number): void;
 
-  // optim.h
+  // optim.h (the updates refuse arrays that share memory: the first n elements of each must be disjoint)
   clipByValue(g: Float32Array, n: number, clip: number): void;
   clipByNorm(g: Float32Array, n: number, maxNorm: number): void;
   sgdUpdate(w: Float32Array, g: Float32Array, n: number, lr: number): void;
@@ -212,5 +212,10 @@ export interface Kernels {
 
   // engine (native/engine/network.h)
   optimizerSlotCount(kind: OptimizerKind): number;
+  /**
+   * A compiled network over the caller's params and optimizer slots, which it updates in place (and,
+   * on the native backend, from a worker thread during async calls). Neither may be backed by a
+   * resizable ArrayBuffer; do not transfer or detach them while the network lives.
+   */
   createNetwork(spec: NetworkSpec, params: Float32Array, slots: Float32Array): Network;
 }

@@ -271,6 +271,15 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     NetworkSpec spec = ReadSpec(info[0]);
     float* params = F32(info, 1, fn, "params", -1);
     float* slots = F32(info, 2, fn, "slots", -1);
+    // The engine keeps pointers into both buffers while a step runs on a worker thread: a
+    // resizable ArrayBuffer could shrink under it, so it is refused (N-API cannot pin one).
+    for (size_t i = 1; i <= 2; ++i) {
+      Napi::Value buf = info[i].As<Napi::Object>().Get("buffer");
+      Napi::Value resizable = buf.IsObject() ? buf.As<Napi::Object>().Get("resizable") : env.Undefined();
+      if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value())
+        throw Err(env, fn, std::string(i == 1 ? "params" : "slots") +
+                               " must not be backed by a resizable ArrayBuffer (the engine holds pointers into it)");
+    }
     // The engine allocates gradients for every var: refuse vars the params buffer cannot hold
     // before that allocation (a tiny buffer must not make it allocate gigabytes).
     int64_t need = 0;

@@ -128,6 +128,12 @@ class JsNetwork implements Network {
     const fn = 'createNetwork';
     argF32(fn, 'params', params, 0);
     argF32(fn, 'slots', slots, 0);
+    // As natively: the native engine keeps pointers into both buffers while a step runs.
+    for (const [name, a] of [['params', params], ['slots', slots]] as const) {
+      if ((a.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
+        throw new TypeError(`${fn}: ${name} must not be backed by a resizable ArrayBuffer (the engine holds pointers into it)`);
+      }
+    }
     if (params.length < s.paramCount) {
       throw new TypeError(`${fn}: params has ${params.length} elements, the vars need ${s.paramCount}`);
     }
