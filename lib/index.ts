@@ -24,3 +24,4 @@ export type { Logs, CustomCallbackArgs } from './model/callbacks';
 export * as data from './data';
 export { loadLayersModel, io, SUPPORTED_LAYER_CLASSES } from './io';
 export type { IOHandler, LoadOptions, ModelArtifacts, ModelJSON, SaveConfig, SaveResult, OnnxExportOptions, ModelSource } from './io';
+export { image } from './image';

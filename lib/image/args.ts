@@ -1,0 +1,48 @@
+/** Argument checks shared by the tf.image ops, with TF.js's wording ("Error in <op>: ..."). */
+import { Tensor } from '../tensor';
+import { describe } from '../util';
+
+/** The image as a 4-D view [batch, height, width, channels]; `batched` says whether it came in 4-D. */
+export interface Images {
+  values: Float32Array | Int32Array;
+  dtype: 'float32' | 'int32';
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  batched: boolean;
+}
+
+export function imagesOf(x: unknown, fn: string, name: string, ranks: number[]): Images {
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(`Error in ${fn}: ${name} must be a Tensor (e.g. tf.tensor4d(...)), received ${describe(x)}`);
+  }
+  if (!ranks.includes(x.rank)) {
+    throw new Error(`Error in ${fn}: ${name} must be rank ${ranks.join(' or ')}, but got rank ${x.rank}.`);
+  }
+  const s = x.rank === 3 ? [1, ...x.shape] : x.shape;
+  return { values: x.values, dtype: x.dtype, batch: s[0], height: s[1], width: s[2], channels: s[3], batched: x.rank === 4 };
+}
+
+/** [newHeight, newWidth] as positive integers. */
+export function sizeOf2(size: unknown, fn: string, name: string): [number, number] {
+  if (!Array.isArray(size) || size.length !== 2) {
+    throw new Error(`Error in ${fn}: ${name} must be [height, width] (length 2), but got ${Array.isArray(size) ? `[${size.join(',')}]` : describe(size)}.`);
+  }
+  for (const d of size) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
+      throw new Error(`Error in ${fn}: ${name} must hold positive integers, but got [${size.join(',')}].`);
+    }
+  }
+  return [size[0], size[1]];
+}
+
+export function checkBool(v: unknown, fn: string, name: string): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`Error in ${fn}: ${name} must be a boolean, received ${describe(v)}`);
+  return v;
+}
+
+/** Shape [b, h, w, c], or [h, w, c] when the input was 3-D. */
+export function outShape(batched: boolean, b: number, h: number, w: number, c: number): number[] {
+  return batched ? [b, h, w, c] : [h, w, c];
+}
