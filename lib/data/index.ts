@@ -1,4 +1,4 @@
-/** Data loading: IDX files, MNIST / Fashion-MNIST, the bundled sample, and streamed batches. */
+/** Data loading: tf.data datasets, IDX files, MNIST / Fashion-MNIST, the bundled sample, and streamed batches. */
 export {
   loadIdx,
   parseIdx,
@@ -25,3 +25,7 @@ export {
 export type { MnistOptions, MnistData, Split, LabelMode } from './mnist';
 export { idxBatches } from './stream';
 export type { IdxBatchesOptions, IdxBatchDataset } from './stream';
+export { Dataset, array, generator, func, zip, datasetFromIteratorFn } from './dataset';
+export type { BatchOf, DatasetContainer, IteratorSource } from './dataset';
+export { LazyIterator, iteratorFrom } from './lazy_iterator';
+export type { Result as IteratorResultOf, IteratorLike } from './lazy_iterator';
