@@ -29,3 +29,5 @@ export { Dataset, array, generator, func, zip, datasetFromIteratorFn } from './d
 export type { BatchOf, DatasetContainer, IteratorSource } from './dataset';
 export { LazyIterator, iteratorFrom } from './lazy_iterator';
 export type { Result as IteratorResultOf, IteratorLike } from './lazy_iterator';
+export { csv, CSVDataset } from './csv';
+export type { CSVConfig, ColumnConfig, ColumnDType, CsvElement, CsvRow, CsvValue } from './csv';
