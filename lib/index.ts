@@ -25,3 +25,4 @@ export * as data from './data';
 export { loadLayersModel, io, SUPPORTED_LAYER_CLASSES } from './io';
 export type { IOHandler, LoadOptions, ModelArtifacts, ModelJSON, SaveConfig, SaveResult, OnnxExportOptions, ModelSource } from './io';
 export { image } from './image';
+export { node } from './node';

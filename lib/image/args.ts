@@ -20,8 +20,11 @@ export function imagesOf(x: unknown, fn: string, name: string, ranks: number[]):
   if (!ranks.includes(x.rank)) {
     throw new Error(`Error in ${fn}: ${name} must be rank ${ranks.join(' or ')}, but got rank ${x.rank}.`);
   }
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+    throw new TypeError(`Error in ${fn}: ${name} must be float32 or int32, but got ${x.dtype}.`);
+  }
   const s = x.rank === 3 ? [1, ...x.shape] : x.shape;
-  return { values: x.values, dtype: x.dtype, batch: s[0], height: s[1], width: s[2], channels: s[3], batched: x.rank === 4 };
+  return { values: x.values as Float32Array | Int32Array, dtype: x.dtype, batch: s[0], height: s[1], width: s[2], channels: s[3], batched: x.rank === 4 };
 }
 
 /** [newHeight, newWidth] as positive integers. */

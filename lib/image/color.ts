@@ -11,6 +11,7 @@ export function rgbToGrayscale<T extends Tensor>(image: T): T {
   if (image.rank < 2) throw new Error(`Error in ${fn}: images must be at least rank 2, but got rank ${image.rank}.`);
   const last = image.shape[image.rank - 1];
   if (last !== 3) throw new Error(`Error in ${fn}: last dimension of an RGB image should be size 3, but got size ${last}.`);
+  if (image.dtype !== 'float32' && image.dtype !== 'int32') throw new TypeError(`Error in ${fn}: image must be float32 or int32, but got ${image.dtype}.`);
   const inp = image.values;
   const n = inp.length / 3;
   // Summed in float32 like TF's float path; int32 images are truncated back to int32.
