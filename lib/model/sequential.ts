@@ -57,10 +57,17 @@ export interface ModelFitArgs {
 
 export interface ModelFitDatasetArgs {
   epochs?: number;
+  /**
+   * Batches per epoch. Without it an epoch is one full pass (a new iterator per epoch); with it,
+   * as in TF.js, one iterator runs across epochs (use dataset.repeat() for more data), and
+   * training stops with a warning when it runs out.
+   */
   batchesPerEpoch?: number;
   verbose?: number;
   callbacks?: unknown;
   validationData?: [Tensor, Tensor] | DatasetLike;
+  /** Batches of a dataset validationData evaluated per epoch (default: all of it). */
+  validationBatches?: number;
   initialEpoch?: number;
   signal?: AbortSignal;
   progressStream?: { isTTY?: boolean; write(s: string): unknown };
@@ -68,6 +75,13 @@ export interface ModelFitDatasetArgs {
 
 export interface ModelPredictArgs {
   batchSize?: number;
+}
+
+export interface ModelEvaluateDatasetArgs {
+  /** Batches to evaluate (default: until the dataset ends). */
+  batches?: number;
+  /** Only 0 is supported, as in TF.js. */
+  verbose?: number;
 }
 
 /** TF.js-style History: history.loss[epoch], history.acc, history.val_loss ... */
@@ -81,11 +95,17 @@ export class History {
   }
 }
 
-/** An async iterable of {xs, ys} batches, or a TF.js Dataset (with iterator()). */
+/**
+ * Elements {xs, ys} of a training dataset; xs (ys) is a Tensor, or an array or object holding one
+ * Tensor (the model has one input and one output).
+ */
+export type DatasetElement = { xs: Tensor | Tensor[] | Record<string, Tensor>; ys: Tensor | Tensor[] | Record<string, Tensor> };
+
+/** A tf.data Dataset, an async iterable of {xs, ys} batches, or any object with iterator(). */
 export type DatasetLike =
-  | AsyncIterable<{ xs: Tensor; ys: Tensor }>
-  | Iterable<{ xs: Tensor; ys: Tensor }>
-  | { iterator(): Promise<{ next(): Promise<IteratorResult<{ xs: Tensor; ys: Tensor }>> }> };
+  | AsyncIterable<DatasetElement>
+  | Iterable<DatasetElement>
+  | { iterator(): Promise<{ next(): Promise<IteratorResult<DatasetElement>> }> };
 
 interface Compiled {
   optimizer: Optimizer;
@@ -480,14 +500,23 @@ export class Sequential implements CallbackModel {
   async fitDataset(dataset: DatasetLike, args: ModelFitDatasetArgs = {}): Promise<History> {
     const fn = 'fitDataset';
     const c = this.beginTraining(fn);
+    let it: DatasetIterator | null = null;
     try {
       const epochs = checkPositiveInt(args.epochs ?? 1, fn, 'epochs');
       const initialEpoch = checkNonNegInt(args.initialEpoch ?? 0, fn, 'initialEpoch');
       if (args.batchesPerEpoch !== undefined) checkPositiveInt(args.batchesPerEpoch, fn, 'batchesPerEpoch');
+      if (args.validationBatches !== undefined) checkPositiveInt(args.validationBatches, fn, 'validationBatches');
+      if ((args as { validationSplit?: unknown }).validationSplit !== undefined) {
+        throw new Error(`${fn}: validationSplit is not supported by fitDataset(); use validationData instead`);
+      }
       const verbose = checkVerbose(args.verbose, fn);
       const cbs = new CallbackList(args.callbacks);
       const history = new History();
-      const stepsHint = args.batchesPerEpoch ?? 0;
+      const perEpoch = args.batchesPerEpoch !== undefined;
+      const stepsHint = args.batchesPerEpoch ?? datasetBatches(dataset);
+      // with batchesPerEpoch one iterator runs across epochs (TF.js); else each epoch is a new pass
+      if (perEpoch) it = await openIterator(dataset, fn);
+      let ranOut = false;
       cbs.setup(this, { epochs, initialEpoch, samples: 0, steps: stepsHint, batchSize: 0, metrics: this.logKeys(!!args.validationData), verbose });
       this.stopTraining = false;
       await cbs.trainBegin({});
@@ -496,14 +525,28 @@ export class Sequential implements CallbackModel {
         const bar = verbose === 1 && stepsHint ? new ProgressBar(stepsHint, epochs, args.progressStream) : null;
         bar?.epochBegin(epoch);
         const acc = new EpochAccumulator(c.metrics);
-        const it = await openIterator(dataset);
+        if (!perEpoch) {
+          await closeIterator(it);
+          it = await openIterator(dataset, fn);
+        }
         let step = 0;
         for (;;) {
-          if (args.batchesPerEpoch !== undefined && step >= args.batchesPerEpoch) break;
+          if (perEpoch && step >= args.batchesPerEpoch!) break;
           if (args.signal?.aborted || this.disposeRequested) { this.stopTraining = true; break; }
-          const r = await it.next();
-          if (r.done) break;
-          const { xs, ys } = r.value ?? ({} as { xs: Tensor; ys: Tensor });
+          const r = await it!.next();
+          if (r.done) {
+            if (perEpoch) {
+              ranOut = true;
+              console.warn(
+                `${fn}: you provided batchesPerEpoch as ${args.batchesPerEpoch}, but your dataset iterator ran out of data after ` +
+                  `${step} batches in epoch ${epoch + 1}; interrupting training. Make sure that your dataset can generate at least ` +
+                  `batchesPerEpoch * epochs batches (in this case, ${args.batchesPerEpoch! * epochs} batches). You may need to use ` +
+                  'the repeat() function when building your dataset.',
+              );
+            }
+            break;
+          }
+          const { xs, ys } = datasetElement(r.value, `${fn}: batch ${step}`);
           const bn = this.checkX(xs, `${fn}: batch ${step} xs`);
           if (bn === 0) throw new Error(`${fn}: batch ${step} is empty`);
           const yl = this.prepareLabels(ys, bn, `${fn}: batch ${step}`, c.loss);
@@ -521,7 +564,9 @@ export class Sequential implements CallbackModel {
           step++;
           if (this.stopTraining) break;
         }
+        if (step === 0 && ranOut && epoch > initialEpoch) break;
         if (step === 0) throw new Error(`${fn}: the dataset yielded no batches in epoch ${epoch + 1}`);
+        if (ranOut) this.stopTraining = true;
         const logs = acc.logs();
         if (args.validationData) {
           let vr: Logs;
@@ -530,7 +575,7 @@ export class Sequential implements CallbackModel {
             const vn = this.checkEvalX(vx, `${fn}: validationData`);
             vr = await this.evaluateArrays(vx.values as Float32Array, this.prepareLabels(vy, vn, `${fn}: validationData`, c.loss), vn, DEFAULT_PREDICT_BATCH, c);
           } else {
-            vr = await this.evaluateDatasetLogs(args.validationData, c);
+            vr = await this.evaluateDatasetLogs(args.validationData, c, args.validationBatches, fn);
           }
           Object.assign(logs, prefixKeys(vr, 'val_'));
         }
@@ -542,6 +587,7 @@ export class Sequential implements CallbackModel {
       await cbs.trainEnd({});
       return history;
     } finally {
+      await closeIterator(it);
       this.endTraining();
     }
   }
@@ -661,21 +707,35 @@ export class Sequential implements CallbackModel {
     return logs;
   }
 
-  private async evaluateDatasetLogs(ds: DatasetLike, c: Compiled): Promise<Logs> {
-    const it = await openIterator(ds);
+  /** Loss and metrics over a dataset's batches (all of them, or the first `batches`). */
+  private async evaluateDatasetLogs(ds: DatasetLike, c: Compiled, batches?: number, caller = 'evaluateDataset'): Promise<Logs> {
+    const fn = caller === 'evaluateDataset' ? caller : `${caller}: validationData`;
+    const it = await openIterator(ds, fn);
     const sums: Logs = {};
     let count = 0;
-    for (let batch = 0; ; batch++) {
-      const r = await it.next();
-      if (r.done) break;
-      const { xs, ys } = r.value ?? ({} as { xs: Tensor; ys: Tensor });
-      const where = `evaluateDataset: batch ${batch}`;
-      const n = this.checkEvalX(xs, where);
-      const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
-      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
-      count += n;
+    try {
+      for (let batch = 0; batches === undefined || batch < batches; batch++) {
+        const r = await it.next();
+        if (r.done) {
+          if (batches !== undefined) {
+            console.warn(
+              `${fn}: your dataset iterator ran out of data after ${batch} of the ${batches} batches asked for; interrupting ` +
+                'evaluation. You may need to use the repeat() function when building your dataset.',
+            );
+          }
+          break;
+        }
+        const where = `${fn}: batch ${batch}`;
+        const { xs, ys } = datasetElement(r.value, where);
+        const n = this.checkEvalX(xs, where);
+        const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
+        count += n;
+      }
+    } finally {
+      await closeIterator(it);
     }
-    if (count === 0) throw new Error('evaluateDataset: the dataset yielded no batches');
+    if (count === 0) throw new Error(`${fn}: the dataset yielded no batches`);
     for (const k of Object.keys(sums)) sums[k] /= count;
     return sums;
   }
@@ -709,11 +769,15 @@ export class Sequential implements CallbackModel {
     return [t(logs.loss), ...c.metrics.map((m) => t(logs[m.key]))];
   }
 
-  /** Evaluates over a dataset of {xs, ys} batches: [loss, ...metrics] as scalars. */
-  async evaluateDataset(ds: DatasetLike): Promise<Tensor | Tensor[]> {
-    this.checkUsable('evaluateDataset');
+  /** Evaluates over a dataset of {xs, ys} batches (all, or the first `args.batches`): [loss, ...metrics] as scalars. */
+  async evaluateDataset(ds: DatasetLike, args: ModelEvaluateDatasetArgs = {}): Promise<Tensor | Tensor[]> {
+    const fn = 'evaluateDataset';
+    this.checkUsable(fn);
     if (!this.compiled) throw new Error('evaluateDataset: compile the model first');
-    const logs = await this.evaluateDatasetLogs(ds, this.compiled);
+    if (args === null || typeof args !== 'object') throw new TypeError(`${fn}: args must be an object, received ${describe(args)}`);
+    if (args.batches !== undefined) checkPositiveInt(args.batches, fn, 'batches');
+    if (args.verbose !== undefined && args.verbose !== 0) throw new Error(`${fn}: verbose mode is not implemented (verbose must be 0), received ${describe(args.verbose)}`);
+    const logs = await this.evaluateDatasetLogs(ds, this.compiled, args.batches);
     const t = (v: number) => new Tensor(new Float32Array([v]), [], 'float32');
     if (!this.compiled.metrics.length) return t(logs.loss);
     return [t(logs.loss), ...this.compiled.metrics.map((m) => t(logs[m.key]))];
@@ -971,16 +1035,57 @@ class EpochAccumulator {
   }
 }
 
-async function openIterator(ds: DatasetLike): Promise<{ next(): Promise<IteratorResult<{ xs: Tensor; ys: Tensor }>> }> {
-  if (ds && typeof (ds as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
-    return (ds as AsyncIterable<{ xs: Tensor; ys: Tensor }>)[Symbol.asyncIterator]();
-  }
+type DatasetIterator = { next(): Promise<IteratorResult<unknown>>; return?: () => unknown };
+
+/** A new pass over a dataset: its iterator() (TF.js Datasets, tf.data), else its (async) iterator. */
+async function openIterator(ds: DatasetLike, fn = 'fitDataset'): Promise<DatasetIterator> {
   if (ds && typeof (ds as { iterator?: unknown }).iterator === 'function') {
-    return (ds as { iterator(): Promise<{ next(): Promise<IteratorResult<{ xs: Tensor; ys: Tensor }>> }> }).iterator();
+    const it = await (ds as { iterator(): Promise<DatasetIterator> }).iterator();
+    if (!it || typeof it.next !== 'function') throw new TypeError(`${fn}: dataset.iterator() must resolve to an iterator with next(), received ${describe(it)}`);
+    return it;
+  }
+  if (ds && typeof (ds as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    return (ds as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   }
   if (ds && typeof (ds as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    const it = (ds as Iterable<{ xs: Tensor; ys: Tensor }>)[Symbol.iterator]();
-    return { next: async () => it.next() };
+    const it = (ds as Iterable<unknown>)[Symbol.iterator]();
+    return { next: async () => it.next(), return: () => it.return?.() };
   }
-  throw new TypeError(`fitDataset: dataset must be an async iterable of {xs, ys} or a TF.js Dataset, received ${describe(ds)}`);
+  throw new TypeError(`${fn}: dataset must be an async iterable of {xs, ys} or a TF.js Dataset, received ${describe(ds)}`);
+}
+
+/** Lets an iterator release what it holds (a file being read) when a pass stops early. */
+async function closeIterator(it: DatasetIterator | null): Promise<void> {
+  if (it && typeof it.return === 'function') await it.return();
+}
+
+/** Batches per epoch a dataset announces: idxBatches' batchesPerEpoch, a tf.data Dataset's finite size, else 0 (unknown). */
+function datasetBatches(ds: DatasetLike): number {
+  const d = ds as { batchesPerEpoch?: unknown; size?: unknown; iterator?: unknown };
+  if (!d || typeof d !== 'object') return 0;
+  if (typeof d.batchesPerEpoch === 'number') return d.batchesPerEpoch;
+  if (typeof d.iterator === 'function' && typeof d.size === 'number' && Number.isFinite(d.size) && d.size > 0) return d.size;
+  return 0;
+}
+
+/** The one tensor of xs or ys: a Tensor, or an array / object holding exactly one (single-input, single-output model). */
+function singleTensor(v: unknown, where: string, what: 'xs' | 'ys'): unknown {
+  if (v instanceof Tensor || v === null || typeof v !== 'object') return v;
+  const parts = Array.isArray(v) ? v : Object.values(v as object);
+  const desc = Array.isArray(v) ? `an array of ${v.length}` : `an object with keys [${Object.keys(v as object).join(', ')}]`;
+  if (parts.length !== 1) {
+    const role = what === 'xs' ? 'input' : 'output';
+    throw new Error(`${where}: the model has 1 ${role}, but the dataset provides ${parts.length} ${role}s in ${what} (${desc}); map the elements to {xs: Tensor, ys: Tensor}`);
+  }
+  return parts[0];
+}
+
+/** {xs, ys} of a dataset element (TF.js: xs / ys a Tensor, an array of Tensors or a map of name to Tensor). */
+function datasetElement(value: unknown, where: string): { xs: Tensor; ys: Tensor } {
+  if (value === null || typeof value !== 'object') return { xs: undefined as unknown as Tensor, ys: undefined as unknown as Tensor };
+  const v = value as { xs?: unknown; ys?: unknown };
+  if (v.xs !== undefined && v.ys === undefined && v.xs instanceof Tensor) {
+    throw new Error(`${where}: a dataset for fitDataset() is expected to generate objects of the form {xs: xVal, ys: yVal}; this one has no ys`);
+  }
+  return { xs: singleTensor(v.xs, where, 'xs') as Tensor, ys: singleTensor(v.ys, where, 'ys') as Tensor };
 }
