@@ -49,6 +49,18 @@ export enum LayerKind {
 /** Mirrors `cnn::OptimizerKind`. */
 export enum OptimizerKind { Sgd = 0, Momentum = 1, Adam = 2, AdamW = 3, RMSprop = 4, Adagrad = 5 }
 
+/**
+ * Mirrors `cnn::ComputeDtype` (native/engine/network.h): the dtype a Conv2D / Dense layer's GEMMs
+ * compute in. BFloat16 (Keras' mixed_bfloat16): the GEMM operands (input activations, kernel, and
+ * in backward the output gradient, rounded in place after the activation's derivative) are rounded
+ * to bf16 and the products summed in fp32; bias, activations, parameters, gradients, loss and
+ * optimizer state stay fp32, and activations are stored as fp32.
+ */
+export enum ComputeDtype { Float32 = 0, BFloat16 = 1 }
+
+/** Mirrors `cnn::Bf16Kernel` (native/kernels/bf16/bf16.h): the paths of sbgemm. */
+export enum Bf16Kernel { Auto = 0, Avx512Bf16 = 1, RoundedSgemm = 2, Naive = 3 }
+
 /** Mirrors `cnn::LayerSpec`: per-sample shapes are [H, W, C]; a feature vector is [1, 1, F]. */
 export interface LayerSpec {
   kind: LayerKind;
@@ -65,6 +77,8 @@ export interface LayerSpec {
   eps?: number;
   /** Offsets in floats into the flat parameter buffer; -1 or absent when the layer has none. */
   kernel?: number; bias?: number; gamma?: number; beta?: number; movingMean?: number; movingVar?: number;
+  /** Conv2D / Dense compute dtype; absent = Float32. */
+  dtype?: ComputeDtype;
 }
 
 export interface OptimizerSpec {
@@ -128,6 +142,23 @@ export interface Kernels {
   sgemmNaive(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
              A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
              C: Float32Array, ldc: number): void;
+
+  // bf16 kernels (native/kernels/bf16/bf16.h): native backend only, for tests and benchmarks
+  /** dst[i] = src[i] rounded to bf16 (nearest even), as fp32. */
+  bf16Round?(dst: Float32Array, src: Float32Array): void;
+  /** C = alpha * bf16(op(A)) · bf16(op(B)) + beta * C with fp32 accumulation, on the active path. */
+  sbgemm?(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+          A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
+          C: Float32Array, ldc: number): void;
+  sbgemmNaive?(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+               A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
+               C: Float32Array, ldc: number): void;
+  /** Returns false when this CPU cannot run the path. */
+  setBf16Kernel?(k: Bf16Kernel): boolean;
+  bf16Kernels?(): {
+    active: Bf16Kernel; activeName: string; auto: Bf16Kernel;
+    kernels: { id: Bf16Kernel; name: string; available: boolean; reason?: string }[];
+  };
 
   // conv2d.h
   conv2dDims(N: number, H: number, W: number, C: number, KH: number, KW: number, OC: number,

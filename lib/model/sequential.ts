@@ -126,6 +126,11 @@ export class Sequential implements CallbackModel {
   readonly name: string;
   readonly layers: Layer[] = [];
   stopTraining = false;
+  /**
+   * Set by a callback's onTrainBegin (callbacks.backupAndRestore) to start this fit / fitDataset
+   * at that epoch instead of initialEpoch; read once, then cleared.
+   */
+  resumeEpoch?: number;
   /** Per-sample input shape, known once built. */
   inputShape?: number[];
   outputShape?: number[];
@@ -448,7 +453,10 @@ export class Sequential implements CallbackModel {
       const labelStride = yv.length / n;
       this.stopTraining = false;
       await cbs.trainBegin({});
-      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining && !this.disposeRequested; epoch++) {
+      const startEpoch = this.takeResumeEpoch(initialEpoch);
+      // The skipped epochs' shuffles are replayed, so a resumed fit sees the same orders.
+      for (let e = initialEpoch; e < startEpoch; e++) if (args.shuffle ?? true) rng.shuffle(order);
+      for (let epoch = startEpoch; epoch < epochs && !this.stopTraining && !this.disposeRequested; epoch++) {
         for (let i = 0; i < n; i++) order[i] = i;
         if (args.shuffle ?? true) rng.shuffle(order);
         await cbs.epochBegin(epoch, {});
@@ -520,7 +528,7 @@ export class Sequential implements CallbackModel {
       cbs.setup(this, { epochs, initialEpoch, samples: 0, steps: stepsHint, batchSize: 0, metrics: this.logKeys(!!args.validationData), verbose });
       this.stopTraining = false;
       await cbs.trainBegin({});
-      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining && !this.disposeRequested; epoch++) {
+      for (let epoch = this.takeResumeEpoch(initialEpoch); epoch < epochs && !this.stopTraining && !this.disposeRequested; epoch++) {
         await cbs.epochBegin(epoch, {});
         const bar = verbose === 1 && stepsHint ? new ProgressBar(stepsHint, epochs, args.progressStream) : null;
         bar?.epochBegin(epoch);
@@ -647,6 +655,13 @@ export class Sequential implements CallbackModel {
     if (this.training) throw new Error(`${fn}: the model is already training; wait for the running fit to finish`);
     this.training = true;
     return this.compiled;
+  }
+
+  /** The epoch fit starts at: resumeEpoch when a callback set one past initialEpoch (then cleared). */
+  private takeResumeEpoch(initialEpoch: number): number {
+    const r = this.resumeEpoch;
+    this.resumeEpoch = undefined;
+    return r !== undefined && Number.isInteger(r) && r > initialEpoch ? r : initialEpoch;
   }
 
   private endTraining(): void {

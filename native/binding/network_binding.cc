@@ -143,6 +143,7 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   s.rate = NumField(o, "rate", path, 0, 1, 0.f, true);
   s.momentum = NumField(o, "momentum", path, 0, 1, 0.99f);
   s.eps = NumField(o, "eps", path, 0, 1e30, 1e-3f);
+  s.dtype = (ComputeDtype)IntField(o, "dtype", path, 0, (int)ComputeDtype::BFloat16, 0);
   s.kernel = IntField(o, "kernel", path, -1, kMaxSafe, -1);
   s.bias = IntField(o, "bias", path, -1, kMaxSafe, -1);
   s.gamma = IntField(o, "gamma", path, -1, kMaxSafe, -1);
@@ -641,6 +642,8 @@ Napi::Value CreateNetwork(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void InitBf16(Napi::Env env, Napi::Object exports);  // bf16_binding.cc
+
 void InitNetwork(Napi::Env env, Napi::Object exports) {
   // One constructor reference per env (the addon may load in several worker threads). Node frees
   // the underlying napi reference at env teardown; the hook frees the C++ holder.
@@ -649,6 +652,7 @@ void InitNetwork(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook([ctor]() { delete ctor; });
   exports.Set("optimizerSlotCount", Napi::Function::New(env, OptimizerSlotCount, "optimizerSlotCount"));
   exports.Set("createNetwork", Napi::Function::New(env, CreateNetwork, "createNetwork", ctor));
+  InitBf16(env, exports);  // the engine's bf16 kernels, registered here to keep addon.cc unchanged
 }
 
 }  // namespace cnn::binding

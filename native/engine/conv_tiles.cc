@@ -16,6 +16,8 @@
 #include <atomic>
 
 #include "../kernels/activations.h"
+#include "../kernels/bf16/bf16.h"
+#include "../kernels/bf16/dense_bf16.h"
 #include "../kernels/conv2d_direct.h"
 #include "../kernels/dense.h"
 #include "../kernels/gemm/sgemm.h"
@@ -36,6 +38,7 @@ void ensure_scratch(const ConvPlan& p, std::vector<ConvScratch>& scratch, int co
     if ((int64_t)scratch[i].col.size() < p.col_floats()) scratch[i].col.resize(p.col_floats());
     if ((int64_t)scratch[i].out.size() < p.out_floats()) scratch[i].out.resize(p.out_floats());
     if ((int64_t)scratch[i].xpad.size() < p.pad_floats()) scratch[i].xpad.resize(p.pad_floats());
+    if ((int64_t)scratch[i].xq.size() < p.xq_floats()) scratch[i].xq.resize(p.xq_floats());
   }
 }
 
@@ -85,9 +88,23 @@ const float* tile_direct_input(const ConvPlan& p, const float* inp, int n0, int 
   dt.N = n1 - n0;
   dd = p.padded ? p.dpad : p.d;
   dd.N = n1 - n0;
-  if (!p.padded) return x;
+  if (!p.padded) {
+    if (!p.bf16) return x;
+    bf16_round_array(sc.xq.data(), x, (int64_t)dt.N * p.in_size);
+    return sc.xq.data();
+  }
   conv2d_pad_input(sc.xpad.data(), x, dt);
+  if (p.bf16) bf16_round_array(sc.xpad.data(), sc.xpad.data(), (int64_t)dt.N * p.pad_size);
   return sc.xpad.data();
+}
+
+// The kernel the direct kernels read: weight itself, or (bf16) its rounded copy in wq.
+const float* direct_weight(const ConvPlan& p, const float* weight, std::vector<float>& wq) {
+  if (!p.bf16) return weight;
+  const int64_t size = p.K * p.d.OC;
+  if ((int64_t)wq.size() < size) wq.resize((size_t)size);
+  bf16_round_array(wq.data(), weight, size);
+  return wq.data();
 }
 
 }  // namespace
@@ -125,6 +142,9 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
                         std::vector<ConvScratch>& scratch) {
   const int OC = p.d.OC, K = (int)p.K;
   const bool direct = conv2d_direct_applies(p.d);
+  auto* dense = p.bf16 ? dense_forward_bf16 : dense_forward;
+  thread_local std::vector<float> wq;  // bf16: the rounded kernel of the direct kernels
+  if (direct) weight = direct_weight(p, weight, wq);
   run_units(p, p.tiles(n), scratch, [&](int t, ConvScratch& sc) {
     const int n0 = t * p.tile, n1 = std::min(n, n0 + p.tile), m = n1 - n0;
     const int rows = (int)(m * p.rows);
@@ -154,16 +174,16 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
     }
     const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
     if (p.pool) {
-      dense_forward(sc.out.data(), a, weight, bias, rows, K, OC, act, alpha);  // (rows, OC) in cache
+      dense(sc.out.data(), a, weight, bias, rows, K, OC, act, alpha);  // (rows, OC) in cache
       Pool2DDims pt = p.pd;
       pt.N = m;
       maxpool2d_forward(out + n0 * p.pool_out, argmax + n0 * p.pool_out, sc.out.data(), pt);
     } else if (pre) {
       float* pr = pre + n0 * p.conv_out;
-      dense_forward(pr, a, weight, bias, rows, K, OC, Act::Linear, 0.f);
+      dense(pr, a, weight, bias, rows, K, OC, Act::Linear, 0.f);
       activation_forward(out + n0 * p.conv_out, pr, rows, OC, act, alpha);
     } else {
-      dense_forward(out + n0 * p.conv_out, a, weight, bias, rows, K, OC, act, alpha);
+      dense(out + n0 * p.conv_out, a, weight, bias, rows, K, OC, act, alpha);
     }
   });
 }
@@ -183,6 +203,7 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
   if ((int64_t)partials.part.size() < (int64_t)ns * OC) partials.part.resize((size_t)ns * OC);
   float* partial = partials.dw.data();
   const bool direct = conv2d_direct_applies(p.d);
+  auto* gemm = p.bf16 ? sbgemm : sgemm;
   run_units(p, ns, scratch, [&](int s, ConvScratch& sc) {
     float* dw = ns > 1 ? partial + s * wsize : dweight;  // (K, OC)
     const int t0 = (int)((int64_t)nt * s / ns), t1 = (int)((int64_t)nt * (s + 1) / ns);
@@ -195,6 +216,7 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
       if (p.pool) {
         const int64_t prow = (int64_t)m * p.pd.OH * p.pd.OW;
         if (do_act) activation_backward(gt, gt, nullptr, out + n0 * p.pool_out, prow, OC, act, alpha);
+        if (p.bf16) bf16_round_array(gt, gt, prow * OC);
         Pool2DDims pt = p.pd;
         pt.N = m;
         if (direct && !dinp && conv2d_direct_dweight_pooled_applies(p.d, pt)) {  // no conv-size gradient at all
@@ -208,9 +230,11 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         else
           maxpool2d_backward(sc.out.data(), gt, argmax + n0 * p.pool_out, pt);
         dy = sc.out.data();
-      } else if (do_act) {
-        activation_backward(gt, gt, pre ? pre + n0 * p.conv_out : nullptr, out + n0 * p.conv_out, rows, OC, act,
-                            alpha);
+      } else {
+        if (do_act)
+          activation_backward(gt, gt, pre ? pre + n0 * p.conv_out : nullptr, out + n0 * p.conv_out, rows, OC, act,
+                              alpha);
+        if (p.bf16) bf16_round_array(gt, gt, (int64_t)rows * OC);
       }
       if (direct) {
         Conv2DDims dd;
@@ -218,15 +242,15 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         conv2d_direct_dweight(dw, x, dy, dd, t != t0);
       } else {
         const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
-        sgemm(true, false, K, OC, rows, 1.f, a, K, dy, OC, t == t0 ? 0.f : 1.f, dw, OC);
+        gemm(true, false, K, OC, rows, 1.f, a, K, dy, OC, t == t0 ? 0.f : 1.f, dw, OC);
       }
       if (!dinp) continue;
       float* dx = dinp + n0 * p.in_size;
       if (p.pointwise) {
-        sgemm(false, true, rows, K, OC, 1.f, dy, OC, weight, OC, 0.f, dx, K);
+        gemm(false, true, rows, K, OC, 1.f, dy, OC, weight, OC, 0.f, dx, K);
       } else {
         float* dcol = sc.col.data();  // col is spent: reuse it
-        sgemm(false, true, rows, K, OC, 1.f, dy, OC, weight, OC, 0.f, dcol, K);
+        gemm(false, true, rows, K, OC, 1.f, dy, OC, weight, OC, 0.f, dcol, K);
         Conv2DDims dt = p.d;
         dt.N = m;
         col2im(dx, dcol, dt);

@@ -30,18 +30,21 @@ struct ConvPlan {
   int64_t rows = 0;    // OH*OW: col rows per sample
   int64_t in_size = 0, conv_out = 0, pool_out = 0;  // floats per sample
   int64_t pad_size = 0;  // floats per sample of the padded input (0 when not padded)
+  bool bf16 = false;     // mixed_bfloat16: GEMMs on bf16-rounded operands (network.h ComputeDtype)
 
   int64_t col_floats() const { return pointwise ? 0 : (int64_t)tile * rows * K; }   // per tile
   int64_t out_floats() const { return pool ? (int64_t)tile * conv_out : 0; }        // per tile
   int64_t pad_floats() const { return (int64_t)tile * pad_size; }                   // per tile
+  int64_t xq_floats() const { return bf16 && !padded ? (int64_t)tile * in_size : 0; }  // per tile
   int tiles(int n) const { return (n + tile - 1) / tile; }
   int slices(int n) const;  // backward slices for a batch of n
 };
 
 // Per-thread scratch of one tile: its col matrix (reused for dcol), when pooling its convolution
-// output (reused for the output gradient), and the padded input of the direct kernels.
+// output (reused for the output gradient), the padded input of the direct kernels, and (bf16,
+// direct kernels, no padding) the tile's input rounded to bf16.
 struct ConvScratch {
-  std::vector<float> col, out, xpad;
+  std::vector<float> col, out, xpad, xq;
 };
 
 // Per-slice partial sums of one backward pass (grown on first use, shared by the conv layers).
@@ -51,7 +54,11 @@ struct ConvPartials {
   std::vector<float> part;  // (slices, OC) row-block scratch of the bias sums
 };
 
-// The plan of a conv layer; pool (N = 1) when a MaxPool2D is fused in, else nullptr.
+// The plan of a conv layer; pool (N = 1) when a MaxPool2D is fused in, else nullptr. bf16 is false;
+// the engine sets it for a mixed_bfloat16 layer. With bf16 the tiles run the bf16 GEMMs of
+// native/kernels/bf16 (sbgemm), or the direct kernels on a bf16-rounded input tile and kernel, and
+// backward rounds the output gradient (after the activation's derivative; the pooled gradient
+// when a pool is fused) to bf16 in place before any GEMM or the bias sum reads it.
 ConvPlan conv_plan(const Conv2DDims& d, const Pool2DDims* pool);
 // True when conv + MaxPool2D can be fused: the activation's derivative is a function of its
 // output, so it can be taken on the pooled values (not softmax, not gelu / swish).

@@ -12,6 +12,9 @@
 // Conv2D layers run in tiles of a few samples (conv_tiles.h): per-thread tile scratch instead of
 // whole-batch im2col matrices (backward recomputes a tile's), and a MaxPool2D right after a conv is
 // fused into it, so the conv's full-size output is never stored.
+//
+// Mixed precision: a layer whose spec says ComputeDtype::BFloat16 runs its GEMMs on bf16-rounded
+// operands with fp32 accumulation (native/kernels/bf16); see network.h for exactly what is bf16.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -20,6 +23,8 @@
 
 #include "../kernels/activations.h"
 #include "../kernels/batchnorm.h"
+#include "../kernels/bf16/bf16.h"
+#include "../kernels/bf16/dense_bf16.h"
 #include "../kernels/dense.h"
 #include "../kernels/dropout.h"
 #include "../kernels/optim.h"
@@ -49,6 +54,7 @@ void Network::Impl::plan_convs() {
     LayerInfo* next = i + 1 < layers.size() ? &layers[i + 1] : nullptr;
     const bool fuse = next && next->s.kind == LayerKind::MaxPool2D && conv_pool_fusable(li.s.act);
     li.plan = conv_plan(li.conv, fuse ? &next->pool : nullptr);
+    li.plan.bf16 = li.s.dtype == ComputeDtype::BFloat16;
     if (fuse) next->fused = true;
   }
   // A fused conv's full-size output (the fused pool's input) is never stored, nor its gradient:
@@ -206,14 +212,16 @@ const float* Network::Impl::forward_train(const float* x, int n) {
                              s.act, s.alpha, n, conv_scratch);
         }
         break;
-      case LayerKind::Dense:
+      case LayerKind::Dense: {
+        auto* dense = s.dtype == ComputeDtype::BFloat16 ? dense_forward_bf16 : dense_forward;
         if (li.keep_pre) {
-          dense_forward(b.pre.data(), cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, Act::Linear, 0.f);
+          dense(b.pre.data(), cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, Act::Linear, 0.f);
           activation_forward(out, b.pre.data(), rows, s.units, s.act, s.alpha);
         } else {
-          dense_forward(out, cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
+          dense(out, cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
         }
         break;
+      }
       case LayerKind::MaxPool2D: {
         if (li.fused) {  // the conv before it wrote out and argmax
           inputs[i] = nullptr;
@@ -290,8 +298,14 @@ void Network::Impl::backward(int n) {
       case LayerKind::Dense:
         if (s.act != Act::Linear && !skip_act)
           activation_backward(g, g, li.keep_pre ? b.pre.data() : nullptr, out, rows, s.units, s.act, s.alpha);
-        dense_backward(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
-                       (int)rows, s.in[2], s.units);
+        if (s.dtype == ComputeDtype::BFloat16) {  // the GEMMs and the bias sum read the rounded gradient
+          bf16_round_array(g, g, rows * s.units);
+          dense_backward_bf16(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
+                              (int)rows, s.in[2], s.units);
+        } else {
+          dense_backward(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
+                         (int)rows, s.in[2], s.units);
+        }
         std::swap(g, other);
         break;
       case LayerKind::MaxPool2D: {
@@ -382,7 +396,9 @@ const float* Network::Impl::forward_infer(const float* x, int n) {
                            P(s.bias), s.act, s.alpha, n, conv_scratch);
         break;
       case LayerKind::Dense:
-        dense_forward(out, cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
+        (s.dtype == ComputeDtype::BFloat16 ? dense_forward_bf16 : dense_forward)(out, cur, P(s.kernel), P(s.bias),
+                                                                                (int)rows, s.in[2], s.units, s.act,
+                                                                                s.alpha);
         break;
       case LayerKind::MaxPool2D: {
         if (li.fused) continue;  // done by the conv before it: no buffer, no swap

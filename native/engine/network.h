@@ -15,6 +15,13 @@ enum class LayerKind : int32_t {
   Flatten = 6, Dropout = 7, BatchNorm = 8, Activation = 9,
 };
 
+// The dtype a layer computes in (its Keras dtype policy's compute dtype). BFloat16 (mixed_bfloat16):
+// the Conv2D / Dense GEMMs read bf16-rounded operands (input activations, kernel, and in backward
+// the output gradient, rounded in place after the activation's derivative) and accumulate in fp32;
+// bias, activation and everything else stay fp32, as do activations in memory, parameters,
+// gradients, loss and optimizer state. Other layer kinds ignore it.
+enum class ComputeDtype : int32_t { Float32 = 0, BFloat16 = 1 };
+
 // Per-sample shapes are (H, W, C); a vector of F features is (1, 1, F).
 // Dense acts on the last axis: rows = N*H*W, IN = C (Keras semantics); after Flatten H = W = 1.
 struct LayerSpec {
@@ -29,6 +36,7 @@ struct LayerSpec {
   float alpha = 0.f;      // activation parameter (leakyRelu slope, elu alpha)
   float rate = 0.f;       // Dropout
   float momentum = 0.99f, eps = 1e-3f;  // BatchNorm
+  ComputeDtype dtype = ComputeDtype::Float32;  // Conv2D / Dense GEMMs
   // Offsets (in floats) into the flat parameter buffer, -1 when absent.
   int64_t kernel = -1, bias = -1, gamma = -1, beta = -1, movingMean = -1, movingVar = -1;
 };

@@ -19,9 +19,10 @@
 // Buffers are allocated for the largest training batch seen (and, separately, the largest
 // inference batch) and reused for smaller ones.
 import {
-  Act, Conv2DDims, Labels, LayerKind, LossKind, Network, NetworkSpec, OptimizerKind, Pool2DDims,
+  Act, ComputeDtype, Conv2DDims, Labels, LayerKind, LossKind, Network, NetworkSpec, OptimizerKind, Pool2DDims,
 } from '../types';
 import { activationApply, activationGrad, activationNeedsInput, softmaxRowsInto } from './activations';
+import { bf16RoundInto, bf16Rounded } from './bf16';
 import { batchnormBackwardUnchecked, batchnormInferUnchecked, batchnormTrainUnchecked } from './batchnorm';
 import { conv2dBackwardUnchecked, conv2dColSize, conv2dDims, conv2dForwardUnchecked } from './conv2d';
 import { denseBackwardUnchecked, denseForwardUnchecked } from './dense';
@@ -272,6 +273,15 @@ class JsNetwork implements Network {
     return this.s.fromLogits && categorical ? new Float32Array(n * this.outSize) : null;
   }
 
+  /**
+   * The input (n samples) and kernel a Conv2D / Dense GEMM reads: x and W themselves, or under
+   * bf16 their bf16-rounded copies (the native engine rounds them as the GEMM packs them).
+   */
+  private gemmOperands(L: LayerInfo, x: Float32Array, n: number, W: Float32Array): [Float32Array, Float32Array] {
+    if (L.dtype !== ComputeDtype.BFloat16) return [x, W];
+    return [bf16Rounded(x.subarray(0, n * L.inSize)), bf16Rounded(W)];
+  }
+
   private convDims(L: LayerInfo, n: number): Conv2DDims {
     return conv2dDims(n, L.in[0], L.in[1], L.in[2], L.kh, L.kw, L.filters, L.sh, L.sw, L.dh, L.dw, L.padding);
   }
@@ -292,22 +302,25 @@ class JsNetwork implements Network {
       switch (L.kind) {
         case LayerKind.Conv2D: {
           const d = this.convDims(L, n);
+          const [xin, W] = this.gemmOperands(L, cur, n, P.W as Float32Array);
           if (b.pre !== null) {
-            conv2dForwardUnchecked(b.pre, b.col, cur, P.W as Float32Array, P.b, d, Act.Linear, 0);
+            conv2dForwardUnchecked(b.pre, b.col, xin, W, P.b, d, Act.Linear, 0);
             activationApply(out, b.pre, n * d.OH * d.OW, d.OC, L.act, L.alpha);
           } else {
-            conv2dForwardUnchecked(out, b.col, cur, P.W as Float32Array, P.b, d, L.act, L.alpha);
+            conv2dForwardUnchecked(out, b.col, xin, W, P.b, d, L.act, L.alpha);
           }
           break;
         }
-        case LayerKind.Dense:
+        case LayerKind.Dense: {
+          const [xin, W] = this.gemmOperands(L, cur, n, P.W as Float32Array);
           if (b.pre !== null) {
-            denseForwardUnchecked(b.pre, cur, P.W as Float32Array, P.b, rows, C, L.units, Act.Linear, 0);
+            denseForwardUnchecked(b.pre, xin, W, P.b, rows, C, L.units, Act.Linear, 0);
             activationApply(out, b.pre, rows, L.units, L.act, L.alpha);
           } else {
-            denseForwardUnchecked(out, cur, P.W as Float32Array, P.b, rows, C, L.units, L.act, L.alpha);
+            denseForwardUnchecked(out, xin, W, P.b, rows, C, L.units, L.act, L.alpha);
           }
           break;
+        }
         case LayerKind.MaxPool2D:
           maxPool2dForward(out, b.argmax as Int32Array, cur, this.poolDims(L, n));
           break;
@@ -396,17 +409,21 @@ class JsNetwork implements Network {
           if (L.act !== Act.Linear && !skipAct) {
             activationGrad(g, g, b.pre, out, n * d.OH * d.OW, d.OC, L.act, L.alpha);
           }
+          const [xin, W] = this.gemmOperands(L, inp, n, P.W as Float32Array);
+          if (L.dtype === ComputeDtype.BFloat16) bf16RoundInto(g, g, n * L.outSize);
           conv2dBackwardUnchecked(needDx ? dst : null, P.dW as Float32Array, P.db, needDx ? A.dcol : null, g, b.col,
-            inp, P.W as Float32Array, d);
+            xin, W, d);
           g = dst;
           break;
         }
-        case LayerKind.Dense:
+        case LayerKind.Dense: {
           if (L.act !== Act.Linear && !skipAct) activationGrad(g, g, b.pre, out, rows, L.units, L.act, L.alpha);
-          denseBackwardUnchecked(needDx ? dst : null, P.dW as Float32Array, P.db, g, inp, P.W as Float32Array,
-            rows, C, L.units);
+          const [xin, W] = this.gemmOperands(L, inp, n, P.W as Float32Array);
+          if (L.dtype === ComputeDtype.BFloat16) bf16RoundInto(g, g, rows * L.units);
+          denseBackwardUnchecked(needDx ? dst : null, P.dW as Float32Array, P.db, g, xin, W, rows, C, L.units);
           g = dst;
           break;
+        }
         case LayerKind.MaxPool2D:
           maxPool2dBackward(dst, g, b.argmax as Int32Array, this.poolDims(L, n));
           g = dst;

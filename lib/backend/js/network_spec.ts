@@ -2,7 +2,7 @@
 // as the native binding (native/binding/network_binding.cc: field types, TypeError) and engine
 // (native/engine/network.cc: consistency, Error), so both backends reject the same specs alike.
 import {
-  Act, LayerKind, LossKind, NetworkSpec, OptimizerKind, OptimizerSpec, Padding,
+  Act, ComputeDtype, LayerKind, LossKind, NetworkSpec, OptimizerKind, OptimizerSpec, Padding,
 } from '../types';
 import { f32 } from './check';
 import { conv2dDims } from './conv2d';
@@ -25,6 +25,8 @@ export interface LayerInfo {
   act: Act;
   alpha: number; rate: number; momentum: number; eps: number;
   kernel: number; bias: number; gamma: number; beta: number; movingMean: number; movingVar: number;
+  /** Compute dtype of the Conv2D / Dense GEMMs (native/engine/network.h ComputeDtype). */
+  dtype: ComputeDtype;
   /** Owns a parameter range inside a trainable variable. */
   trainable: boolean;
 }
@@ -153,6 +155,7 @@ function readLayer(v: unknown, path: string): LayerInfo {
     gamma: intField(v, 'gamma', path, -1, MAX_SAFE, -1), beta: intField(v, 'beta', path, -1, MAX_SAFE, -1),
     movingMean: intField(v, 'movingMean', path, -1, MAX_SAFE, -1),
     movingVar: intField(v, 'movingVar', path, -1, MAX_SAFE, -1),
+    dtype: intField(v, 'dtype', path, 0, ComputeDtype.BFloat16, 0) as ComputeDtype,
     trainable: false,
   };
   // The same limits as the native binding, so both backends refuse an absurd spec with one message.
