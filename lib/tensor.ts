@@ -1,11 +1,13 @@
 /**
- * A light tensor: a row-major Float32Array (or Int32Array for labels) and a shape.
- * There is no global registry: a tensor is an ordinary object the garbage collector frees.
- * `dispose()` only drops the reference early and makes later use throw.
+ * A light tensor: a row-major Float32Array, Int32Array or (dtype 'bool') Uint8Array and a shape.
+ * Live tensors are counted as TF.js does (`memory()`), and `tidy(fn)` disposes the tensors made
+ * inside fn that it does not return: the registry is two counters and the open tidy scopes' lists.
+ * The garbage collector still frees a tensor nobody disposed; it then stays counted, as in TF.js.
+ * `dispose()` drops the values early and makes later use throw.
  */
 import { random } from './random';
 
-export type DType = 'float32' | 'int32';
+export type DType = 'float32' | 'int32' | 'bool';
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array
   | Uint8Array | Uint8ClampedArray;
@@ -13,12 +15,19 @@ export type Shape = number[];
 /** Nested arrays of numbers (any depth), as accepted by `tensor()`. */
 export type NestedArray = number | boolean | NestedArray[];
 export type TensorLike = NestedArray | TypedArray;
-export type DataFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+export type DataFor<D extends DType> = D extends 'int32' ? Int32Array : D extends 'bool' ? Uint8Array : Float32Array;
+
+/** The live-tensor registry: counts, bytes and the open tidy scopes (innermost last). */
+const engine = { nextId: 0, numTensors: 0, numBytes: 0, scopes: [] as Tensor[][] };
 
 export class Tensor<D extends DType = DType> {
   readonly shape: Shape;
   readonly dtype: D;
   readonly size: number;
+  /** Unique per tensor, increasing (as TF.js). */
+  readonly id: number;
+  /** Set by keep(): no tidy scope disposes this tensor. */
+  kept = false;
   private _values: DataFor<D> | null;
 
   /** Wraps `values` without copying (library use; users call `tensor()`). */
@@ -34,6 +43,11 @@ export class Tensor<D extends DType = DType> {
     this.dtype = dtype;
     this.size = size;
     this._values = values;
+    this.id = engine.nextId++;
+    engine.numTensors++;
+    engine.numBytes += values.byteLength;
+    const scopes = engine.scopes;
+    if (scopes.length) scopes[scopes.length - 1].push(this);
   }
 
   get rank(): number {
@@ -91,38 +105,16 @@ export class Tensor<D extends DType = DType> {
     if (neg >= 0) {
       const rest = sizeOf(s.filter((_, i) => i !== neg));
       if (rest === 0 || this.size % rest !== 0) {
-        throw new Error(`reshape: cannot reshape [${this.shape.join(', ')}] into [${shape.join(', ')}]`);
+        throw new Error(`reshape: cannot reshape [${this.shape.join(', ')}] into [${shape.join(', ')}]: Size(${this.size}) must match the product of shape ${shape.join(',')}`);
       }
       s[neg] = this.size / rest;
     }
     if (sizeOf(s) !== this.size) {
       throw new Error(
-        `reshape: shape [${shape.join(', ')}] has ${sizeOf(s)} values, tensor has ${this.size}`,
+        `reshape: Size(${this.size}) must match the product of shape ${shape.join(',')} (tensor shape [${this.shape.join(', ')}])`,
       );
     }
     return new Tensor(this.values.slice() as DataFor<D>, s, this.dtype);
-  }
-
-  /**
-   * TF.js-style slice: begin / size per axis (size -1 = to the end). Only the first axis may be
-   * narrowed; the others must be taken whole. Returns a copy.
-   */
-  slice(begin: number | number[], size?: number | number[]): Tensor<D> {
-    const b = Array.isArray(begin) ? begin : [begin];
-    const sz = size === undefined ? [] : Array.isArray(size) ? size : [size];
-    for (let i = 1; i < this.rank; i++) {
-      const bi = b[i] ?? 0;
-      const si = sz[i] ?? -1;
-      if (bi !== 0 || (si !== -1 && si !== this.shape[i])) {
-        throw new Error(`slice: only the first axis can be narrowed (axis ${i} asked for begin ${bi}, size ${si})`);
-      }
-    }
-    const b0 = b[0] ?? 0;
-    const n0 = sz[0] === undefined || sz[0] === -1 ? this.shape[0] - b0 : sz[0];
-    if (!Number.isInteger(b0) || !Number.isInteger(n0) || b0 < 0 || n0 < 0 || b0 + n0 > this.shape[0]) {
-      throw new RangeError(`slice: rows [${b0}, ${b0 + n0}) are outside [0, ${this.shape[0]})`);
-    }
-    return this.sliceRows(b0, n0);
   }
 
   /** Rows [begin, begin + count) along the first axis (a copy). */
@@ -142,6 +134,10 @@ export class Tensor<D extends DType = DType> {
 
   /** Drops the values; any later use throws. Calling it twice is harmless. */
   dispose(): void {
+    const v = this._values;
+    if (v === null) return;
+    engine.numTensors--;
+    engine.numBytes -= v.byteLength;
     this._values = null;
   }
 
@@ -151,9 +147,6 @@ export class Tensor<D extends DType = DType> {
     return `Tensor ${this.dtype} [${this.shape.join(', ')}] ${body}`;
   }
 
-  print(): void {
-    console.log(this.toString());
-  }
 }
 
 /** Deepest nesting tensor() accepts. */
@@ -211,26 +204,41 @@ function flatten(v: NestedArray, shape: Shape, out: number[], dim: number, fn: s
   for (const e of v) flatten(e, shape, out, dim + 1, fn);
 }
 
-function toTyped(values: ArrayLike<number>, dtype: DType): Float32Array | Int32Array {
-  if (dtype === 'int32') {
-    const out = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = values[i];
-    return out;
-  }
-  return values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+/** A new zeroed array of dtype's storage type. */
+export function newData(dtype: DType, n: number): Float32Array | Int32Array | Uint8Array {
+  return dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n);
 }
+
+/** Copies values into dtype's storage (int32 truncates toward zero, bool is value != 0). */
+export function toTyped(values: ArrayLike<number>, dtype: DType): Float32Array | Int32Array | Uint8Array {
+  if (dtype === 'float32') return values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+  const out = newData(dtype, values.length);
+  if (dtype === 'bool') for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+  else for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out;
+}
+
+/** The dtype TF.js infers for data: bool for booleans, int32 for an Int32Array, else float32. */
+function inferDtype(values: TensorLike): DType {
+  if (values instanceof Int32Array) return 'int32';
+  let cur: unknown = values;
+  while (Array.isArray(cur) && cur.length) cur = cur[0];
+  return typeof cur === 'boolean' ? 'bool' : 'float32';
+}
+
+export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
 
 /**
  * Creates a tensor from nested arrays, a flat array or any TypedArray (copied).
  * `shape` defaults to the nested array's shape (or [length] for flat data); a data length that
- * does not match the shape throws an Error naming both. dtype: 'float32' (default) or 'int32'
- * (defaults to 'int32' for an Int32Array).
+ * does not match the shape throws an Error naming both. dtype: 'float32', 'int32' or 'bool'
+ * (default: as TF.js infers it: 'int32' for an Int32Array, 'bool' for booleans, else 'float32').
  */
 export function tensor(values: TensorLike, shape?: Shape, dtype?: DType): Tensor {
   const fn = 'tensor';
-  const dt: DType = dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
-  if (dt !== 'float32' && dt !== 'int32') {
-    throw new Error(`${fn}: dtype must be 'float32' or 'int32', received ${JSON.stringify(dtype)}`);
+  const dt: DType = dtype ?? inferDtype(values);
+  if (!DTYPES.includes(dt)) {
+    throw new Error(`${fn}: dtype must be 'float32', 'int32' or 'bool', received ${JSON.stringify(dtype)}`);
   }
   let flat: ArrayLike<number>;
   let inferred: Shape;
@@ -273,7 +281,7 @@ function tensorOfRank(rank: number, name: string) {
   };
 }
 
-export const scalar = (value: number, dtype?: DType): Tensor => tensor(value, [], dtype);
+export const scalar = (value: number | boolean, dtype?: DType): Tensor => tensor(value, [], dtype);
 /** TF.js signature: tensor1d(values, dtype?). */
 export const tensor1d = (values: TensorLike, dtype?: DType): Tensor => tensorOfRank(1, 'tensor1d')(values, undefined, dtype);
 export const tensor2d = tensorOfRank(2, 'tensor2d');
@@ -282,8 +290,9 @@ export const tensor4d = tensorOfRank(4, 'tensor4d');
 
 function filled(shape: Shape, value: number, dtype: DType, fn: string): Tensor {
   checkShape(shape, fn);
-  const v = dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
-  if (value !== 0) v.fill(value);
+  if (!DTYPES.includes(dtype)) throw new Error(`${fn}: dtype must be 'float32', 'int32' or 'bool', received ${JSON.stringify(dtype)}`);
+  const v = newData(dtype, sizeOf(shape));
+  if (value !== 0) v.fill(dtype === 'bool' ? 1 : value);
   return new Tensor(v, shape, dtype);
 }
 
@@ -351,16 +360,15 @@ export function oneHot(indices: Tensor | TensorLike, depth: number, onValue = 1,
   return new Tensor(out, [v.length, depth], 'float32');
 }
 
-/** Index of the largest value along the last axis: [..., D] -> [...] int32. */
-export function argMax(x: Tensor, axis = -1): Tensor {
+/** Index of the largest value along the last axis: [..., D] -> [...] int32 (library use; tf.argMax is TF.js's). */
+export function argMaxLastAxis(x: Tensor): Tensor {
   const rank = x.rank;
-  if (axis !== -1 && axis !== rank - 1) throw new Error('argMax: only the last axis is supported');
   if (rank === 0) throw new Error('argMax: x must have at least one axis, received a scalar');
   const d = x.shape[rank - 1];
   if (d === 0 && x.size === 0 && x.shape.slice(0, -1).some((s) => s > 0)) {
     throw new Error(`argMax: the last axis of shape [${x.shape.join(', ')}] is empty`);
   }
-  const rows = x.size / d;
+  const rows = d === 0 ? 0 : x.size / d;
   const out = new Int32Array(rows);
   const v = x.values;
   for (let r = 0; r < rows; r++) {
@@ -371,16 +379,75 @@ export function argMax(x: Tensor, axis = -1): Tensor {
   return new Tensor(out, x.shape.slice(0, rank - 1), 'int32');
 }
 
-/** Runs fn and returns its result. Present for TF.js compatibility: there is nothing to track. */
-export function tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T {
-  const f = typeof nameOrFn === 'function' ? nameOrFn : fn;
-  if (!f) throw new Error('tidy: a function is required');
-  return f();
+// ------------------------------------------------------------------ memory: tidy, keep, dispose
+
+/** Every tensor in a value: itself, or inside arrays, Maps and plain objects (any depth). */
+export function tensorsIn(x: unknown, out: Tensor[] = [], seen: Set<unknown> = new Set()): Tensor[] {
+  if (x instanceof Tensor) { out.push(x); return out; }
+  if (x === null || typeof x !== 'object' || seen.has(x)) return out;
+  seen.add(x);
+  if (Array.isArray(x)) for (const e of x) tensorsIn(e, out, seen);
+  else if (x instanceof Map) for (const e of x.values()) tensorsIn(e, out, seen);
+  else if (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null) {
+    for (const e of Object.values(x)) tensorsIn(e, out, seen);
+  }
+  return out;
 }
 
-/** Disposes a tensor, or every tensor in an array or object. */
+/**
+ * Runs fn and disposes every tensor created while it runs, except those it returns (alone or
+ * inside arrays / objects / Maps) and those passed to keep(). Returned tensors belong to the
+ * enclosing tidy, if any. fn must be synchronous: a returned Promise is refused (as in TF.js).
+ * `tidy(name, fn)` is accepted; the name is only informative.
+ */
+export function tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T {
+  let f: unknown = fn;
+  if (fn === undefined) {
+    if (typeof nameOrFn !== 'function') throw new Error('Please provide a function to tidy()');
+    f = nameOrFn;
+  } else if (typeof nameOrFn !== 'string' && typeof nameOrFn !== 'function') {
+    throw new Error('When calling with two arguments, the first argument to tidy() must be a string');
+  }
+  if (typeof f !== 'function') throw new Error('The last argument to tidy() must be a function');
+  const scope: Tensor[] = [];
+  engine.scopes.push(scope);
+  let result: T | undefined;
+  try {
+    result = (f as () => T)();
+    if (result instanceof Promise) throw new Error('Cannot return a Promise inside of tidy.');
+  } finally {
+    engine.scopes.pop();
+    const returned = new Set(result instanceof Promise ? [] : tensorsIn(result));
+    const parent = engine.scopes.length ? engine.scopes[engine.scopes.length - 1] : null;
+    for (const t of scope) {
+      if (returned.has(t)) { if (parent) parent.push(t); } else if (!t.kept) t.dispose();
+    }
+  }
+  return result as T;
+}
+
+/** Marks a tensor so that no tidy disposes it (dispose() it yourself). Returns it. */
+export function keep<T extends Tensor>(result: T): T {
+  if (!(result instanceof Tensor)) throw new TypeError(`keep: expected a Tensor, received ${result === null ? 'null' : typeof result}`);
+  result.kept = true;
+  return result;
+}
+
+/** Disposes a tensor, or every tensor inside arrays, Maps and plain objects (any depth). */
 export function dispose(x: unknown): void {
-  if (x instanceof Tensor) x.dispose();
-  else if (Array.isArray(x)) x.forEach(dispose);
-  else if (x && typeof x === 'object') Object.values(x).forEach(dispose);
+  for (const t of tensorsIn(x)) t.dispose();
+}
+
+export interface MemoryInfo {
+  numTensors: number;
+  numDataBuffers: number;
+  numBytes: number;
+  /** False: the counts are exact for tensors that were disposed (GC-freed ones stay counted until then). */
+  unreliable: boolean;
+  reasons?: string[];
+}
+
+/** Live tensors and their bytes (every tensor owns its buffer, so numDataBuffers = numTensors). */
+export function memory(): MemoryInfo {
+  return { numTensors: engine.numTensors, numDataBuffers: engine.numTensors, numBytes: engine.numBytes, unreliable: false };
 }

@@ -95,7 +95,7 @@ function onTensors(kind: MetricKind) {
   return (yTrue: Tensor, yPred: Tensor): Tensor => {
     const n = yPred.shape[0];
     const d = yPred.size / n;
-    const v = metricSum(kind, yPred.values as Float32Array, yTrue.values, n, d, false) / n;
+    const v = metricSum(kind, yPred.values as Float32Array, yTrue.values as Float32Array, n, d, false) / n;
     return new Tensor(new Float32Array([v]), [], 'float32');
   };
 }
