@@ -51,8 +51,8 @@ if (!(Number.isInteger(epochs) && epochs >= 1 && Number.isInteger(batchSize) && 
 if (v.threads) tf.setNumThreads(Number(v.threads));
 
 function accuracy(probs, ys) {
-  const p = tf.argMax(probs).values;
-  const t = tf.argMax(ys).values;
+  const p = tf.argMax(probs, -1).values;
+  const t = tf.argMax(ys, -1).values;
   let c = 0;
   for (let i = 0; i < t.length; i++) if (p[i] === t[i]) c++;
   return c / t.length;

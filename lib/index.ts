@@ -6,9 +6,10 @@ export { getBackend, setBackend, setNumThreads, getNumThreads } from './backend'
 export type { BackendName } from './backend';
 export {
   Tensor, tensor, scalar, tensor1d, tensor2d, tensor3d, tensor4d, zeros, ones, fill, randomNormal,
-  randomUniform, truncatedNormal, oneHot, argMax, tidy, dispose,
+  randomUniform, truncatedNormal, tidy, dispose, keep, memory,
 } from './tensor';
-export type { DType, Shape, TensorLike, NestedArray, TypedArray } from './tensor';
+export type { DType, Shape, TensorLike, NestedArray, TypedArray, MemoryInfo } from './tensor';
+export * from './ops/index';
 export { setSeed } from './random';
 export { matMul } from './ops';
 export { layers } from './model/layers';

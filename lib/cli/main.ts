@@ -139,8 +139,8 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const throughput = trained / wall;
 
   const probs = await model.predictAsync(test.xs);
-  const yPred = tf.argMax(probs).values as Int32Array;
-  const yTrue = tf.argMax(test.ys).values as Int32Array;
+  const yPred = tf.argMax(probs, -1).values as Int32Array;
+  const yTrue = tf.argMax(test.ys, -1).values as Int32Array;
   const cm = confusionMatrix(yTrue, yPred, 10);
   let correct = 0;
   for (let i = 0; i < yTrue.length; i++) if (yTrue[i] === yPred[i]) correct++;
@@ -186,8 +186,8 @@ async function evaluate(v: ReturnType<typeof parse>['values']): Promise<void> {
   const data = fashionMnist({ dir: v.data ?? bundledSampleDir() });
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const [loss, acc] = (await model.evaluateAsync(data.test.xs, data.test.ys)) as tf.Tensor[];
-  const yPred = tf.argMax(await model.predictAsync(data.test.xs)).values as Int32Array;
-  const yTrue = tf.argMax(data.test.ys).values as Int32Array;
+  const yPred = tf.argMax(await model.predictAsync(data.test.xs), -1).values as Int32Array;
+  const yTrue = tf.argMax(data.test.ys, -1).values as Int32Array;
   console.log(`Test accuracy: ${acc.values[0].toFixed(4)}, test loss: ${loss.values[0].toFixed(4)} (${data.test.xs.shape[0]} images from ${data.dir})`);
   console.log(formatConfusionMatrix(confusionMatrix(yTrue, yPred, 10), FASHION_MNIST_CLASSES));
 }
@@ -206,7 +206,7 @@ async function predict(v: ReturnType<typeof parse>['values']): Promise<void> {
   for (let i = 0; i < x.length; i++) x[i] = idx.data[i] / 255;
   const probs = await model.predictAsync(tf.tensor(x, [n, 28, 28, 1]));
   const p = probs.values as Float32Array;
-  const classes = tf.argMax(probs).values as Int32Array;
+  const classes = tf.argMax(probs, -1).values as Int32Array;
   for (let i = 0; i < n; i++) {
     console.log(`${i}\t${FASHION_MNIST_CLASSES[classes[i]]}\t${p[i * 10 + classes[i]].toFixed(3)}`);
   }
