@@ -5,6 +5,11 @@
  */
 import { checkNonNegInt, checkNumber, describe } from '../util';
 import type { Tensor } from '../tensor';
+// These files extend Callback, so they are required when first used (an import here would be a cycle).
+import type { BackupAndRestore, BackupAndRestoreArgs } from './callbacks_backup';
+import type { CsvLogger, CsvLoggerArgs } from './callbacks_csv';
+
+export type { BackupAndRestore, BackupAndRestoreArgs, CsvLogger, CsvLoggerArgs };
 
 export type Logs = Record<string, number>;
 
@@ -269,4 +274,8 @@ export const callbacks = {
   terminateOnNaN: () => new TerminateOnNaN(),
   learningRateScheduler: (schedule: (epoch: number, lr: number) => number, verbose?: number) =>
     new LearningRateScheduler(schedule, verbose),
+  csvLogger: (filename: string, args?: CsvLoggerArgs): CsvLogger =>
+    new (require('./callbacks_csv') as typeof import('./callbacks_csv')).CsvLogger(filename, args),
+  backupAndRestore: (args: BackupAndRestoreArgs): BackupAndRestore =>
+    new (require('./callbacks_backup') as typeof import('./callbacks_backup')).BackupAndRestore(args),
 };
