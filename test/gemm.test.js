@@ -1,9 +1,11 @@
 'use strict';
 // The packed SGEMM (native/kernels/gemm/) against the triple loop: every size from 1 to 70 that
-// lands on or around a micro-tile edge, all four transposes, beta 0 (C full of NaN, so reading it
-// would show) and beta 1 / 0.5, alpha != 1, padded leading dimensions, on the AVX2 and the portable
-// kernels with 1 and 2 threads; shapes that cross the MC / KC / NC block edges and take each
-// threading split; bad arguments throwing instead of crashing; several threads calling at once.
+// lands on or around a micro-tile edge (6 x 16, 12 x 32, 4 x 8), all four transposes, beta 0 (C
+// full of NaN, so reading it would show) and beta 1 / 0.5, alpha != 1, padded leading dimensions,
+// on every kernel the CPU can run (AVX-512, AVX2, portable) with 1 and 2 threads; a kernel the CPU
+// lacks is reported as a skipped test that names it and says why, never passed silently; shapes
+// that cross the MC / KC / NC block edges and take each threading split; bad arguments throwing
+// instead of crashing; several threads calling at once.
 
 const t = require('tap');
 const path = require('path');
@@ -16,8 +18,10 @@ try {
   skip = `native addon unavailable: ${e.message.split('\n')[0]}`;
 }
 
-const GemmKernel = { Auto: 0, Avx2Fma: 1, Portable: 2, Naive: 3 };
-const SIZES = [1, 2, 3, 5, 6, 7, 13, 16, 17, 31, 33, 47, 64, 65, 70];
+const GemmKernel = { Auto: 0, Avx2Fma: 1, Portable: 2, Naive: 3, Avx512: 4 };
+// The packed kernels: [enum name, id, micro-tile].
+const PACKED = [['Avx512', GemmKernel.Avx512, '12x32'], ['Avx2Fma', GemmKernel.Avx2Fma, '6x16'], ['Portable', GemmKernel.Portable, '4x8']];
+const SIZES = [1, 2, 3, 5, 6, 7, 11, 12, 13, 16, 17, 24, 25, 31, 32, 33, 47, 64, 65, 70];
 
 // mulberry32: deterministic inputs in [-1, 1).
 function rng(seed) {
@@ -99,7 +103,7 @@ function edgeCases() {
   // every K (including K = 1 and K crossing the unroll) for each transpose on a few tiles
   for (const Kd of SIZES) {
     for (const [ta, tb] of TRANS) {
-      for (const [M, N] of [[6, 16], [7, 17], [5, 9]]) {
+      for (const [M, N] of [[6, 16], [7, 17], [5, 9], [12, 32], [13, 33], [11, 31]]) {
         cases.push({ ta, tb, M, N, Kd, alpha: 1.25, beta: Kd % 2 ? 1 : 0, pad: 1, seed: Kd });
       }
     }
@@ -114,6 +118,8 @@ function blockCases() {
     [300, 257, 129], [129, 300, 257], [64, 1024, 40], [7, 500, 300], [1000, 17, 50],
     [130, 70, 1000], [20, 4200, 40], [2, 3000, 90], [400, 33, 600],
     [64, 512, 1000], // columns split, three K blocks of unequal depth
+    [385, 97, 769], // one row past two 192-row blocks, K two blocks of 384 and one more
+    [64, 3136, 96], // the conv weight gradient's M = 64 (not a multiple of 12) with a long K
   ];
   const cases = [];
   shapes.forEach(([M, N, Kd], i) => {
@@ -125,22 +131,33 @@ function blockCases() {
   return cases;
 }
 
-t.test('sgemm vs naive on both kernels and 1 / 2 threads', { skip }, (tt) => {
+// Every packed kernel the CPU can run, at 1 and 2 threads; the others are skipped by name.
+t.test('sgemm vs naive on every kernel the CPU has, 1 / 2 threads', { skip }, (tt) => {
   const threads0 = K.getNumThreads();
   const edges = edgeCases(), blocks = blockCases();
+  const info = K.gemmKernels();
+  const covered = [], skipped = [];
   try {
-    for (const [name, k] of [['Avx2Fma', GemmKernel.Avx2Fma], ['Portable', GemmKernel.Portable]]) {
-      if (!K.setGemmKernel(k)) {
-        tt.comment(`${name} kernel not available on this CPU (no AVX2/FMA): skipped`);
+    for (const [name, k, tile] of PACKED) {
+      const entry = info.kernels.find((e) => e.id === k);
+      const label = `${name} ${tile} (${entry ? entry.name : '?'})`;
+      if (!entry || !entry.available) {
+        const why = entry ? entry.reason : 'not reported by gemmKernels()';
+        tt.notOk(K.setGemmKernel(k), `${label} cannot be selected`);
+        tt.test(label, { skip: `${label} skipped: ${why}` }, () => {});
+        skipped.push(`${label}: ${why}`);
         continue;
       }
-      tt.equal(K.gemmKernel(), k, `${name} kernel selected`);
+      tt.ok(K.setGemmKernel(k), `${label} selectable`);
+      tt.equal(K.gemmKernel(), k, `${label} selected`);
+      tt.equal(K.gemmKernels().activeName, entry.name, `gemmKernels() names ${entry.name} as active`);
       for (const threads of [1, 2]) {
         K.setNumThreads(threads);
         tt.equal(K.getNumThreads(), threads, `${threads} thread(s)`);
-        runCases(tt, `${name}, ${threads} thread(s), sizes 1..70`, edges);
-        runCases(tt, `${name}, ${threads} thread(s), block-crossing shapes`, blocks);
+        runCases(tt, `${label}, ${threads} thread(s), sizes 1..70`, edges);
+        runCases(tt, `${label}, ${threads} thread(s), block-crossing shapes`, blocks);
       }
+      covered.push(label);
     }
     K.setGemmKernel(GemmKernel.Naive);
     tt.equal(K.gemmKernel(), GemmKernel.Naive, 'Naive kernel selected');
@@ -149,7 +166,51 @@ t.test('sgemm vs naive on both kernels and 1 / 2 threads', { skip }, (tt) => {
     K.setGemmKernel(GemmKernel.Auto);
     K.setNumThreads(threads0);
   }
-  tt.equal(K.gemmKernel(), K.cpuHasAvx2Fma() ? GemmKernel.Avx2Fma : GemmKernel.Portable, 'Auto resolves by CPU');
+  tt.comment(`kernel paths covered: ${covered.join(', ') || 'none'}`);
+  tt.comment(`kernel paths skipped: ${skipped.join('; ') || 'none'}`);
+  tt.ok(covered.some((l) => l.startsWith('Portable')), 'the portable kernel always runs');
+  const expected = K.cpuHasAvx512() ? GemmKernel.Avx512 : K.cpuHasAvx2Fma() ? GemmKernel.Avx2Fma : GemmKernel.Portable;
+  tt.equal(K.gemmKernel(), expected, 'Auto resolves by CPU: AVX-512, else AVX2, else portable');
+  tt.end();
+});
+
+t.test('gemmKernels() reports the kernels, the CPU\'s and the active one', { skip }, (tt) => {
+  const info = K.gemmKernels();
+  tt.same(info.kernels.map((e) => e.id), [GemmKernel.Avx512, GemmKernel.Avx2Fma, GemmKernel.Portable, GemmKernel.Naive], 'every kernel listed, fastest first');
+  tt.same(info.kernels.map((e) => e.name), ['avx512_12x32', 'avx2_fma_6x16', 'portable_4x8', 'naive'], 'names with their tiles');
+  const avx512 = info.kernels[0], avx2 = info.kernels[1];
+  tt.equal(avx512.available, K.cpuHasAvx512(), 'AVX-512 available exactly when cpuHasAvx512()');
+  tt.equal(avx2.available, K.cpuHasAvx2Fma(), 'AVX2 available exactly when cpuHasAvx2Fma()');
+  for (const e of info.kernels) {
+    if (e.available) tt.equal(e.reason, undefined, `${e.name}: no reason when available`);
+    else tt.match(e.reason, /^CPU lacks |^the OS does not enable|^disabled by CNN_NO_AVX512$/, `${e.name}: says why not (${e.reason})`);
+  }
+  tt.ok(info.kernels[2].available && info.kernels[3].available, 'portable and naive run everywhere');
+  tt.equal(info.active, K.gemmKernel(), 'active = gemmKernel()');
+  tt.equal(info.auto, info.kernels.find((e) => e.available).name, 'Auto picks the first available kernel');
+  K.setGemmKernel(GemmKernel.Portable);
+  tt.same([K.gemmKernels().active, K.gemmKernels().activeName], [GemmKernel.Portable, 'portable_4x8'], 'follows setGemmKernel');
+  K.setGemmKernel(GemmKernel.Auto);
+  tt.equal(K.gemmKernels().activeName, info.auto, 'Auto again');
+  tt.end();
+});
+
+// CNN_NO_AVX512=1 makes an AVX-512 machine behave like an AVX2-only one (in a fresh process): the
+// kernel is reported unavailable with that reason and Auto falls back to AVX2.
+t.test('CNN_NO_AVX512=1: AVX-512 reported unavailable, Auto picks AVX2', { skip }, (tt) => {
+  const { spawnSync } = require('child_process');
+  const dist = path.join(__dirname, '..', 'dist', 'backend');
+  const src = `const K = require(${JSON.stringify(dist)}).backendKernels('native');
+    const i = K.gemmKernels();
+    console.log(JSON.stringify({ has: K.cpuHasAvx512(), set: K.setGemmKernel(4), active: K.gemmKernel(), e: i.kernels[0], auto: i.auto }));`;
+  const r = spawnSync(process.execPath, ['-e', src], { env: { ...process.env, CNN_NO_AVX512: '1' }, encoding: 'utf8' });
+  tt.equal(r.status, 0, `child ran (${r.stderr.trim().split('\n').pop() || 'ok'})`);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop());
+  tt.same(o.has, false, 'cpuHasAvx512() false');
+  tt.same(o.set, false, 'setGemmKernel(Avx512) refused');
+  tt.same(o.e, { id: 4, name: 'avx512_12x32', available: false, reason: 'disabled by CNN_NO_AVX512' }, 'reported with the reason');
+  const fallback = K.cpuHasAvx2Fma() ? ['avx2_fma_6x16', GemmKernel.Avx2Fma] : ['portable_4x8', GemmKernel.Portable];
+  tt.same([o.auto, o.active], fallback, 'Auto falls back to the next kernel');
   tt.end();
 });
 
@@ -208,8 +269,10 @@ t.test('bad arguments throw, never crash', { skip }, (tt) => {
     tt.throws(() => K[fn](false, true, 4, 4, 3, 1, A, 3, B, 2, 0, C, 4), RangeError, `${fn}: transB with ldb < K`);
   }
   tt.throws(() => K.setNumThreads(0), RangeError, 'setNumThreads(0)');
-  tt.throws(() => K.setGemmKernel(4), RangeError, 'setGemmKernel(4)');
+  tt.throws(() => K.setGemmKernel(5), RangeError, 'setGemmKernel(5)');
+  tt.throws(() => K.setGemmKernel(-1), RangeError, 'setGemmKernel(-1)');
   tt.equal(K.setGemmKernel(GemmKernel.Avx2Fma), K.cpuHasAvx2Fma(), 'Avx2Fma selectable exactly when the CPU has it');
+  tt.equal(K.setGemmKernel(GemmKernel.Avx512), K.cpuHasAvx512(), 'Avx512 selectable exactly when the CPU has it');
   K.setGemmKernel(GemmKernel.Auto);
   tt.end();
 });

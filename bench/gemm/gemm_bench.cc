@@ -2,13 +2,15 @@
 // Built and run by bench/gemm/run.sh against the kernel sources directly (no Node).
 //
 //   gemm_bench [--reps N] [--rounds R] [--passes P] [--threads 1,2] [--shape MxKxN[:TT]]...
-//              [--json FILE] [--quick] [--no-openblas] [--kernel avx2|portable|naive]
+//              [--json FILE] [--quick] [--no-openblas] [--kernel K | --kernels K,K...]
 //              [--mc X --kc X --nc X] [--tune] [--clock wall|cpu]
+//   K: auto | avx512 | avx2 | portable | naive (--kernels: all of them side by side; default: auto)
 //
 // Shapes are written M x K x N (C is M x N); the optional suffix gives the transposes (NN, NT, TN,
-// TT for op(A), op(B)). Each (shape, threads) row times ours and OpenBLAS in alternating rounds
-// and keeps the best of --reps calls each, so both see the same machine noise; --passes repeats
-// the whole list and keeps each row's best.
+// TT for op(A), op(B)). Each (shape, threads) row times each of our kernels and OpenBLAS in
+// alternating rounds and keeps the best of --reps calls each, so all see the same machine noise;
+// --passes repeats the whole list and keeps each row's best. The CPU model and its SIMD flags
+// (/proc/cpuinfo) are printed, and recorded in the JSON, with the figures.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,7 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -106,8 +110,46 @@ double time_openblas(Operands& o) {
 
 int g_rounds = 4;
 bool g_use_blas = true;
+std::vector<cnn::GemmKernel> g_kernels = {cnn::GemmKernel::Auto};  // ours, in the order timed
 
-// Max |ours - reference| / max(1, |reference|) over C, reference = OpenBLAS or naive.
+bool parse_kernel(const std::string& s, cnn::GemmKernel& k) {
+  if (s == "auto") k = cnn::GemmKernel::Auto;
+  else if (s == "avx512") k = cnn::GemmKernel::Avx512;
+  else if (s == "avx2") k = cnn::GemmKernel::Avx2Fma;
+  else if (s == "portable") k = cnn::GemmKernel::Portable;
+  else if (s == "naive") k = cnn::GemmKernel::Naive;
+  else return false;
+  return true;
+}
+
+// "model name", "cpu family"/"model" and the SIMD flags that matter here, from /proc/cpuinfo.
+std::string cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "?", family = "?", number = "?", flags;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      if (!flags.empty()) break;  // end of the first processor's block
+      continue;
+    }
+    std::string key = line.substr(0, colon), val = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+    key.erase(key.find_last_not_of(" \t") + 1);
+    if (key == "model name") model = val;
+    else if (key == "cpu family") family = val;
+    else if (key == "model") number = val;
+    else if (key == "flags") flags = val;
+  }
+  std::string simd;
+  std::istringstream fl(flags);
+  for (std::string f; fl >> f;)
+    if (f == "avx" || f == "avx2" || f == "fma" || f.rfind("avx512", 0) == 0 || f == "amx_tile")
+      simd += (simd.empty() ? "" : " ") + f;
+  return model + " (family " + family + " model " + number + "), " +
+         std::to_string(std::thread::hardware_concurrency()) + " CPUs, flags: " + (simd.empty() ? "none" : simd);
+}
+
+// Max |ours - reference| / max(1, |reference|) over C, reference = OpenBLAS or naive (ours: the
+// kernel set now).
 double check(Operands& o) {
   time_ours(o);
   std::vector<float> ours = o.C;
@@ -126,8 +168,9 @@ double check(Operands& o) {
 struct Row {
   std::string shape;
   int threads;
-  double naive, ours, openblas;  // GFLOPS, 0 = not run
-  double err;
+  double naive, openblas;    // GFLOPS, 0 = not run
+  std::vector<double> ours;  // GFLOPS of each of g_kernels
+  double err;                // the worst of g_kernels
 };
 
 bool parse_shape(const char* s, Shape& out) {
@@ -159,18 +202,27 @@ void measure_row(Operands& o, int threads, int reps, bool first_pass, bool naive
 #ifdef HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #endif
-  if (first_pass) r.err = check(o);
+  const size_t nk = g_kernels.size();
+  if (first_pass)
+    for (size_t q = 0; q < nk; ++q) {
+      cnn::sgemm_set_kernel(g_kernels[q]);
+      r.err = std::max(r.err, check(o));
+    }
   pause();
-  // Alternate rounds of calls to each library, so both meet the same machine noise. Not call by
-  // call: OpenBLAS's idle threads keep spinning (with sched_yield) for a while after a call and
-  // would take CPU from ours; the pause after each round lets them go to sleep (ours sleep after
-  // 50 us).
-  double best_ours = 1e30, best_blas = 1e30;
+  // Alternate rounds of calls to each library and kernel, so all meet the same machine noise.
+  // Not call by call: OpenBLAS's idle threads keep spinning (with sched_yield) for a while after a
+  // call and would take CPU from ours; the pause after each round lets them go to sleep (ours
+  // sleep after 50 us).
+  std::vector<double> best_ours(nk, 1e30);
+  double best_blas = 1e30;
   const int per_round = std::max(1, reps / g_rounds);
   for (int done = 0; done < reps; done += per_round) {
-    time_ours(o);  // untimed: wakes the threads and refills the caches after the pause
-    for (int i = 0; i < per_round; ++i) best_ours = std::min(best_ours, time_ours(o));
-    pause();
+    for (size_t q = 0; q < nk; ++q) {
+      cnn::sgemm_set_kernel(g_kernels[q]);
+      time_ours(o);  // untimed: wakes the threads and refills the caches after the pause
+      for (int i = 0; i < per_round; ++i) best_ours[q] = std::min(best_ours[q], time_ours(o));
+      pause();
+    }
 #ifdef HAVE_OPENBLAS
     if (g_use_blas) {
       time_openblas(o);
@@ -179,35 +231,50 @@ void measure_row(Operands& o, int threads, int reps, bool first_pass, bool naive
     }
 #endif
   }
-  r.ours = std::max(r.ours, o.gflop() / best_ours);
+  for (size_t q = 0; q < nk; ++q) r.ours[q] = std::max(r.ours[q], o.gflop() / best_ours[q]);
 #ifdef HAVE_OPENBLAS
   if (g_use_blas) r.openblas = std::max(r.openblas, o.gflop() / best_blas);
 #endif
   if (naive && first_pass) r.naive = o.gflop() / time_naive(o);
 }
 
+const char* kernel_label(cnn::GemmKernel k) { return cnn::sgemm_kernel_name(k); }
+
 void print_header() {
-  std::printf("| shape (MxKxN op) | threads | naive | ours | OpenBLAS | ours/OpenBLAS | max rel err |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| shape (MxKxN op) | threads | naive |");
+  for (cnn::GemmKernel k : g_kernels) std::printf(" %s |", kernel_label(k));
+  std::printf(" OpenBLAS |");
+  for (cnn::GemmKernel k : g_kernels) std::printf(" %s/OpenBLAS |", kernel_label(k));
+  std::printf(" max rel err |\n|---|---:|---:|");
+  for (size_t q = 0; q < 2 * g_kernels.size() + 2; ++q) std::printf("---:|");
+  std::printf("\n");
 }
 
 void print_row(const Row& r) {
-  char naive[32] = "-", blas[32] = "-", ratio[32] = "-";
+  char naive[32] = "-", blas[32] = "-";
   if (r.naive > 0) std::snprintf(naive, sizeof naive, "%.2f", r.naive);
-  if (r.openblas > 0) {
-    std::snprintf(blas, sizeof blas, "%.1f", r.openblas);
-    std::snprintf(ratio, sizeof ratio, "%.2f", r.ours / r.openblas);
+  if (r.openblas > 0) std::snprintf(blas, sizeof blas, "%.1f", r.openblas);
+  std::printf("| %s | %d | %s |", r.shape.c_str(), r.threads, naive);
+  for (double g : r.ours) std::printf(" %.1f |", g);
+  std::printf(" %s |", blas);
+  for (double g : r.ours) {
+    if (r.openblas > 0)
+      std::printf(" %.2f |", g / r.openblas);
+    else
+      std::printf(" - |");
   }
-  std::printf("| %s | %d | %s | %.1f | %s | %s | %.1e |\n", r.shape.c_str(), r.threads, naive, r.ours, blas, ratio,
-              r.err);
+  std::printf(" %.1e |\n", r.err);
   std::fflush(stdout);
 }
 
 // Sweeps mc x kc on the given shapes (single and multi threaded) and prints GFLOPS per setting.
 // The block sizes of the kernel in use (the bench may change them; the library never does).
 cnn::gemm::Blocking& active_blocking() {
-  return cnn::sgemm_active_kernel() == cnn::GemmKernel::Portable ? cnn::gemm::kPortableKernel.blk
-                                                                 : cnn::gemm::kAvx2FmaKernel.blk;
+  switch (cnn::sgemm_active_kernel()) {
+    case cnn::GemmKernel::Avx512: return cnn::gemm::kAvx512Kernel.blk;
+    case cnn::GemmKernel::Avx2Fma: return cnn::gemm::kAvx2FmaKernel.blk;
+    default: return cnn::gemm::kPortableKernel.blk;
+  }
 }
 
 void tune(const std::vector<Shape>& shapes, const std::vector<int>& threads, int reps) {
@@ -267,14 +334,23 @@ int main(int argc, char** argv) {
     else if (a == "--no-openblas") g_use_blas = false;
     else if (a == "--clock") g_cpu_clock = std::string(next()) == "cpu";
     else if (a == "--tune") do_tune = true;
-    else if (a == "--kernel") {
-      const std::string kname = next();
-      const cnn::GemmKernel kk = kname == "portable" ? cnn::GemmKernel::Portable
-                                 : kname == "naive"  ? cnn::GemmKernel::Naive
-                                 : kname == "avx2"   ? cnn::GemmKernel::Avx2Fma
-                                                     : cnn::GemmKernel::Auto;
-      if (!cnn::sgemm_set_kernel(kk)) {
-        std::fprintf(stderr, "kernel %s is not available on this CPU\n", kname.c_str());
+    else if (a == "--kernel" || a == "--kernels") {
+      g_kernels.clear();
+      std::istringstream list(next());
+      for (std::string kname; std::getline(list, kname, ',');) {
+        cnn::GemmKernel kk;
+        if (!parse_kernel(kname, kk)) {
+          std::fprintf(stderr, "unknown kernel %s (want auto, avx512, avx2, portable or naive)\n", kname.c_str());
+          return 2;
+        }
+        if (const char* why = cnn::sgemm_kernel_unavailable(kk)) {
+          std::fprintf(stderr, "kernel %s is not available on this CPU: %s\n", kname.c_str(), why);
+          return 2;
+        }
+        g_kernels.push_back(kk);
+      }
+      if (g_kernels.empty()) {
+        std::fprintf(stderr, "%s needs at least one kernel\n", a.c_str());
         return 2;
       }
     }
@@ -293,21 +369,32 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  cnn::sgemm_set_kernel(g_kernels.front());  // --tune and --mc/--kc/--nc apply to the first one
   cnn::gemm::Blocking& bl = active_blocking();
   if (mc > 0) bl.mc = (mc + bl.mr - 1) / bl.mr * bl.mr;
   if (kc > 0) bl.kc = kc;
   if (nc > 0) bl.nc = (nc + bl.nr - 1) / bl.nr * bl.nr;
   if (shapes.empty()) {
     shapes = {{512, 512, 512, false, false},   {1024, 1024, 1024, false, false},
+              {2048, 2048, 2048, false, false},
               {12544, 800, 64, false, false},  {3136, 64, 800, false, false},
               {64, 3136, 1024, false, false},  {3136, 64, 800, false, true},
               {64, 3136, 1024, true, false}};
-    if (quick) shapes.resize(2);
+    if (quick) shapes.resize(2);  // 512^3 and 1024^3
   }
 
-  std::printf("kernel: %s (avx2+fma: %s), blocks mr=%d nr=%d mc=%d kc=%d nc=%d\n",
-              cnn::sgemm_kernel_name(cnn::sgemm_active_kernel()), cnn::cpu_has_avx2_fma() ? "yes" : "no", bl.mr,
-              bl.nr, bl.mc, bl.kc, bl.nc);
+  const std::string cpu = cpu_description();
+  const char* no512 = cnn::cpu_avx512_missing();
+  std::printf("CPU: %s\n", cpu.c_str());
+  std::printf("kernels the CPU can run: avx512 %s, avx2+fma %s; auto = %s\n", no512 ? no512 : "yes",
+              cnn::cpu_has_avx2_fma() ? "yes" : "no", cnn::sgemm_kernel_name(cnn::GemmKernel::Auto));
+  for (cnn::GemmKernel k : g_kernels) {
+    cnn::sgemm_set_kernel(k);
+    const cnn::gemm::Blocking& b = active_blocking();
+    std::printf("kernel: %s, blocks mr=%d nr=%d mc=%d kc=%d nc=%d\n", cnn::sgemm_kernel_name(k), b.mr, b.nr, b.mc,
+                b.kc, b.nc);
+  }
+  cnn::sgemm_set_kernel(g_kernels.front());
 #ifdef HAVE_OPENBLAS
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("OpenBLAS: %s (core %s; OPENBLAS_CORETYPE=%s)\n", openblas_get_config(), openblas_get_corename(),
@@ -330,7 +417,7 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   for (const Shape& s : shapes) {
     ops.push_back(std::make_unique<Operands>(s));
-    for (int t : threads) rows.push_back(Row{s.label(), t, 0, 0, 0, 0});
+    for (int t : threads) rows.push_back(Row{s.label(), t, 0, 0, std::vector<double>(g_kernels.size(), 0.0), 0});
   }
   for (int pass = 0; pass < passes; ++pass) {
     size_t r = 0;
@@ -338,8 +425,10 @@ int main(int argc, char** argv) {
       const bool naive = (double)o->s.M * o->s.N * o->s.K <= 512.0 * 512 * 512;
       for (int t : threads) {
         measure_row(*o, t, reps, pass == 0, naive && t == threads.front(), rows[r]);
-        std::fprintf(stderr, "pass %d/%d  %-22s %d thread(s): ours %.1f, OpenBLAS %.1f\n", pass + 1, passes,
-                     rows[r].shape.c_str(), t, rows[r].ours, rows[r].openblas);
+        std::fprintf(stderr, "pass %d/%d  %-22s %d thread(s):", pass + 1, passes, rows[r].shape.c_str(), t);
+        for (size_t q = 0; q < g_kernels.size(); ++q)
+          std::fprintf(stderr, " %s %.1f,", kernel_label(g_kernels[q]), rows[r].ours[q]);
+        std::fprintf(stderr, " OpenBLAS %.1f\n", rows[r].openblas);
         ++r;
       }
     }
@@ -353,19 +442,37 @@ int main(int argc, char** argv) {
       std::perror(json);
       return 1;
     }
-    std::fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"blocking\": {\"mr\": %d, \"nr\": %d, \"mc\": %d, \"kc\": %d, \"nc\": %d},\n",
-                 cnn::sgemm_kernel_name(cnn::sgemm_active_kernel()), bl.mr, bl.nr, bl.mc, bl.kc, bl.nc);
+    std::fprintf(f, "{\n  \"cpu\": \"%s\",\n  \"kernels\": [", cpu.c_str());
+    for (size_t q = 0; q < g_kernels.size(); ++q) {
+      cnn::sgemm_set_kernel(g_kernels[q]);
+      const cnn::gemm::Blocking& b = active_blocking();
+      std::fprintf(f, "%s\n    {\"name\": \"%s\", \"blocking\": {\"mr\": %d, \"nr\": %d, \"mc\": %d, \"kc\": %d, \"nc\": %d}}",
+                   q ? "," : "", cnn::sgemm_kernel_name(g_kernels[q]), b.mr, b.nr, b.mc, b.kc, b.nc);
+    }
+    std::fprintf(f, "\n  ],\n");
 #ifdef HAVE_OPENBLAS
-    std::fprintf(f, "  \"openblas\": \"%s\",\n", openblas_get_config());
+    const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+    std::fprintf(f, "  \"openblas\": \"%s\",\n  \"openblasCore\": \"%s\",\n  \"OPENBLAS_CORETYPE\": \"%s\",\n",
+                 openblas_get_config(), openblas_get_corename(), coretype ? coretype : "unset");
 #endif
     std::fprintf(f, "  \"passes\": %d,\n  \"reps\": %d,\n  \"rounds\": %d,\n  \"rows\": [\n", passes, reps, g_rounds);
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
+      std::string ours, ratio;
+      for (size_t q = 0; q < g_kernels.size(); ++q) {
+        char buf[96];
+        const char* name = kernel_label(g_kernels[q]);
+        std::snprintf(buf, sizeof buf, "%s\"%s\": %.3f", q ? ", " : "", name, r.ours[q]);
+        ours += buf;
+        std::snprintf(buf, sizeof buf, "%s\"%s\": %.4f", q ? ", " : "", name,
+                      r.openblas > 0 ? r.ours[q] / r.openblas : 0.0);
+        ratio += buf;
+      }
       std::fprintf(f,
-                   "    {\"shape\": \"%s\", \"threads\": %d, \"naive\": %.3f, \"ours\": %.3f, \"openblas\": %.3f, "
-                   "\"ratio\": %.4f, \"maxRelErr\": %.3g}%s\n",
-                   r.shape.c_str(), r.threads, r.naive, r.ours, r.openblas, r.openblas > 0 ? r.ours / r.openblas : 0.0,
-                   r.err, i + 1 < rows.size() ? "," : "");
+                   "    {\"shape\": \"%s\", \"threads\": %d, \"naive\": %.3f, \"ours\": {%s}, \"openblas\": %.3f, "
+                   "\"ratio\": {%s}, \"maxRelErr\": %.3g}%s\n",
+                   r.shape.c_str(), r.threads, r.naive, ours.c_str(), r.openblas, ratio.c_str(), r.err,
+                   i + 1 < rows.size() ? "," : "");
     }
     std::fprintf(f, "  ]\n}\n");
     std::fclose(f);

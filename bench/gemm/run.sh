@@ -27,8 +27,11 @@ else
   echo "NOTE: libopenblas not available: benchmarking without OpenBLAS (install libopenblas-dev to compare)" >&2
 fi
 
+# GEMM_BENCH_FLAGS adds compiler flags, e.g. another AVX-512 tile to compare:
+#   GEMM_BENCH_FLAGS="-DCNN_AVX512_MR=14 -DCNN_AVX512_NAME=\"avx512_14x32\"" bash bench/gemm/run.sh
 k="$root/native/kernels"
-"$cxx" -O3 -std=c++17 -pthread -o "$out/gemm_bench" "$root/bench/gemm/gemm_bench.cc" \
+read -r -a extra <<<"${GEMM_BENCH_FLAGS:-}"
+"$cxx" -O3 -std=c++17 -pthread "${extra[@]}" -o "$out/gemm_bench" "$root/bench/gemm/gemm_bench.cc" \
   "$k/threadpool.cc" "$k/cpu_features.cc" "$k/gemm/sgemm.cc" "$k/gemm/sgemm_naive.cc" \
-  "$k/gemm/ukernel_portable.cc" "$k/gemm/ukernel_avx2_fma.cc" "${blas_flags[@]}"
+  "$k/gemm/ukernel_portable.cc" "$k/gemm/ukernel_avx2_fma.cc" "$k/gemm/ukernel_avx512.cc" "${blas_flags[@]}"
 exec "$out/gemm_bench" "$@"

@@ -74,8 +74,34 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetGemmKernel(const Napi::CallbackInfo& info) {
-  const int64_t k = Int(info, 0, "setGemmKernel", "k", 0, 3);
+  const int64_t k = Int(info, 0, "setGemmKernel", "k", 0, kGemmKernelCount - 1);
   return Napi::Boolean::New(info.Env(), sgemm_set_kernel((GemmKernel)k));
+}
+
+// gemmKernels() -> { active, activeName, auto, kernels: [{ id, name, available, reason? }] }:
+// which kernels exist (GemmKernel ids), which this CPU can run (reason: why not, e.g. "CPU lacks
+// avx512f"), which one sgemm uses now and which one Auto picks.
+Napi::Value GemmKernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = Napi::Array::New(env);
+  const GemmKernel order[] = {GemmKernel::Avx512, GemmKernel::Avx2Fma, GemmKernel::Portable, GemmKernel::Naive};
+  uint32_t n = 0;
+  for (GemmKernel k : order) {
+    Napi::Object o = Napi::Object::New(env);
+    const char* why = sgemm_kernel_unavailable(k);
+    o.Set("id", (int)k);
+    o.Set("name", sgemm_kernel_name(k));
+    o.Set("available", why == nullptr);
+    if (why) o.Set("reason", why);
+    list.Set(n++, o);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  const GemmKernel active = sgemm_active_kernel();
+  r.Set("active", (int)active);
+  r.Set("activeName", sgemm_kernel_name(active));
+  r.Set("auto", sgemm_kernel_name(GemmKernel::Auto));
+  r.Set("kernels", list);
+  return r;
 }
 
 Napi::Value GetGemmKernel(const Napi::CallbackInfo& info) {
@@ -86,6 +112,10 @@ Napi::Value CpuHasAvx2Fma(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), cpu_has_avx2_fma());
 }
 
+Napi::Value CpuHasAvx512(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), cpu_has_avx512());
+}
+
 }  // namespace
 
 void InitGemm(Napi::Env env, Napi::Object exports) {
@@ -94,6 +124,8 @@ void InitGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setGemmKernel", Napi::Function::New(env, SetGemmKernel, "setGemmKernel"));
   exports.Set("gemmKernel", Napi::Function::New(env, GetGemmKernel, "gemmKernel"));
   exports.Set("cpuHasAvx2Fma", Napi::Function::New(env, CpuHasAvx2Fma, "cpuHasAvx2Fma"));
+  exports.Set("cpuHasAvx512", Napi::Function::New(env, CpuHasAvx512, "cpuHasAvx512"));
+  exports.Set("gemmKernels", Napi::Function::New(env, GemmKernels, "gemmKernels"));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm<false>, "sgemm"));
   exports.Set("sgemmNaive", Napi::Function::New(env, Sgemm<true>, "sgemmNaive"));
 }

@@ -387,7 +387,9 @@ CNN_AVX2 void dw_groups(float* dweight, const float* inp, const float* dout, con
 
 bool conv2d_direct_applies(const Conv2DDims& d) {
 #if CNN_DIRECT
-  return shape_fits(d) && cpu_has_avx2_fma() && sgemm_active_kernel() == GemmKernel::Avx2Fma;
+  if (!shape_fits(d) || !cpu_has_avx2_fma()) return false;
+  const GemmKernel g = sgemm_active_kernel();
+  return g == GemmKernel::Avx2Fma || g == GemmKernel::Avx512;
 #else
   (void)d;
   return false;

@@ -13,8 +13,8 @@
 namespace cnn {
 
 // True when d suits the direct kernels (OC a multiple of 8, C * KW <= 16, KH*KW*C <= 256) and they
-// can run: the CPU has AVX2+FMA and the AVX2 GEMM kernel is the active one (so that
-// sgemm_set_kernel(Portable / Naive) also selects the portable path here).
+// can run: the CPU has AVX2+FMA and the active GEMM kernel is the AVX2 or the AVX-512 one (so
+// that sgemm_set_kernel(Portable / Naive) also selects the portable path here).
 bool conv2d_direct_applies(const Conv2DDims& d);
 
 // The zero-padded copy of an input that the kernels read: every window inside, no padding left.

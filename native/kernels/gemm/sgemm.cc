@@ -254,8 +254,16 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
 }
 
 GemmKernel resolve(GemmKernel k) {
-  if (k == GemmKernel::Auto) return cpu_has_avx2_fma() ? GemmKernel::Avx2Fma : GemmKernel::Portable;
-  return k;
+  if (k != GemmKernel::Auto) return k;
+  return cpu_has_avx512() ? GemmKernel::Avx512 : cpu_has_avx2_fma() ? GemmKernel::Avx2Fma : GemmKernel::Portable;
+}
+
+const KernelImpl& impl(GemmKernel k) {
+  switch (k) {
+    case GemmKernel::Avx512: return gemm::kAvx512Kernel;
+    case GemmKernel::Avx2Fma: return gemm::kAvx2FmaKernel;
+    default: return gemm::kPortableKernel;
+  }
 }
 
 std::atomic<int32_t> g_kernel{(int32_t)GemmKernel::Auto};
@@ -272,23 +280,24 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   const Gemm g{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   const int64_t work = (int64_t)M * N * K;
   if (work <= kSmall) return sgemm_small(g);
-  const KernelImpl& k = kind == GemmKernel::Avx2Fma ? gemm::kAvx2FmaKernel : gemm::kPortableKernel;
+  const KernelImpl& k = impl(kind);
   const int T = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), work / kMinWorkPerThread));
   sgemm_packed(k, g, T);
 }
 
-bool sgemm_set_kernel(GemmKernel k) {
+const char* sgemm_kernel_unavailable(GemmKernel k) {
   switch (k) {
-    case GemmKernel::Avx2Fma:
-      if (!cpu_has_avx2_fma()) return false;
-      break;
+    case GemmKernel::Avx512: return cpu_avx512_missing();
+    case GemmKernel::Avx2Fma: return cpu_has_avx2_fma() ? nullptr : "CPU lacks avx2/fma";
     case GemmKernel::Auto:
     case GemmKernel::Portable:
-    case GemmKernel::Naive:
-      break;
-    default:
-      return false;
+    case GemmKernel::Naive: return nullptr;
+    default: return "no such kernel";
   }
+}
+
+bool sgemm_set_kernel(GemmKernel k) {
+  if (sgemm_kernel_unavailable(k)) return false;
   g_kernel.store((int32_t)k, std::memory_order_relaxed);
   return true;
 }
@@ -297,6 +306,7 @@ GemmKernel sgemm_active_kernel() { return resolve((GemmKernel)g_kernel.load(std:
 
 const char* sgemm_kernel_name(GemmKernel k) {
   switch (resolve(k)) {
+    case GemmKernel::Avx512: return gemm::kAvx512Kernel.name;
     case GemmKernel::Avx2Fma: return gemm::kAvx2FmaKernel.name;
     case GemmKernel::Portable: return gemm::kPortableKernel.name;
     case GemmKernel::Naive: return "naive";

@@ -5,7 +5,7 @@
 // Packed B (one KC x NC panel of op(B)): ceil(nc/NR) micro-panels, each kc steps of NR floats
 //   (panel j, step p holds op(B)[p, j*NR + 0..NR-1]); columns past nc are zero.
 // Buffers are 64-byte aligned; B micro-panels (kc*NR floats, NR a multiple of 8) stay 32-byte
-// aligned, so kernels may use aligned loads for B. A is only ever broadcast from.
+// aligned (64-byte when NR is a multiple of 16), so kernels may use aligned loads for B. A is only ever broadcast from.
 #pragma once
 #include <cstddef>
 
@@ -43,8 +43,9 @@ struct KernelImpl {
   Blocking blk;
 };
 
-// Defined in ukernel_avx2_fma.cc and ukernel_portable.cc. Not const only so that bench/gemm can
-// try other mc/kc/nc (never change mr/nr, and never while a GEMM runs).
+// Defined in ukernel_avx512.cc, ukernel_avx2_fma.cc and ukernel_portable.cc. Not const only so
+// that bench/gemm can try other mc/kc/nc (never change mr/nr, and never while a GEMM runs).
+extern KernelImpl kAvx512Kernel;
 extern KernelImpl kAvx2FmaKernel;
 extern KernelImpl kPortableKernel;
 
