@@ -10,9 +10,12 @@ export {
 } from './tensor';
 export type { DType, Shape, TensorLike, NestedArray, TypedArray, MemoryInfo } from './tensor';
 export * from './ops/index';
+export { Reduction } from './ops/losses';
+export * as util from './ops/util';
 export { setSeed } from './random';
 export { matMul } from './ops';
 export { layers } from './model/layers';
+export * as mixedPrecision from './model/mixed_precision';
 export * as layerClasses from './model/layers';
 export { Sequential, sequential, History } from './model/sequential';
 export type { CompileArgs, ModelFitArgs, ModelFitDatasetArgs, ModelPredictArgs, SequentialArgs, DatasetLike } from './model/sequential';

@@ -16,6 +16,7 @@ import {
 } from '../model/initializers';
 import type { Distribution, FanMode } from '../model/initializers';
 import { isPlainObject, toPythonic, shown } from './keras_json';
+import { Policy, toPolicy } from '../model/mixed_precision';
 
 type Config = Record<string, unknown>;
 
@@ -39,7 +40,8 @@ export function layerConfigToJson(className: string, config: Config): Config {
   for (const [k, v] of Object.entries(config)) if (!BASE_KEYS.includes(k)) ordered[k] = v;
   for (const k of BASE_KEYS) {
     if (!(k in config)) continue;
-    if (k === 'dtype' && config.batchInputShape === undefined) continue;
+    // TF.js writes a float32 dtype only with an input shape; any other policy always (it changes the layer)
+    if (k === 'dtype' && config.batchInputShape === undefined && config.dtype === 'float32') continue;
     ordered[k] = config[k];
   }
   return toPythonic(ordered) as Config;
@@ -51,7 +53,32 @@ function fail(ctx: LayerContext, msg: string): never {
   throw new Error(`${ctx.where}: ${msg}`);
 }
 
-/** dtype: 'float32', or a Keras 3 DTypePolicy / Keras 2 Policy object naming float32. */
+/**
+ * The layer's dtype policy: a plain string as TF.js and Keras 2 write it ('float32',
+ * 'mixed_bfloat16'; fromPythonic turned it into camelCase), or a Keras 3 DTypePolicy / Keras 2
+ * Policy object ({ class_name, config: { name } }). Absent: float32 (not the global policy: a file
+ * says what its layers are). Unsupported policies (mixed_float16 ...) fail with the reason.
+ */
+function readDtype(c: Config, ctx: LayerContext): Policy {
+  const d = c.dtype;
+  if (d === undefined || d === null) return toPolicy('float32');
+  let name: unknown = d;
+  if (isPlainObject(d)) {
+    name = isPlainObject(d.config) ? d.config.name : undefined;
+    if (typeof name !== 'string') fail(ctx, `dtype ${shown(d)} is not a dtype policy ({ class_name: "DTypePolicy", config: { name } })`);
+  } else if (typeof d === 'string') {
+    name = d.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);  // undo fromPythonic's camelCase: mixedBfloat16
+  } else {
+    fail(ctx, `dtype must be a string or a dtype policy, received ${shown(d)}`);
+  }
+  try {
+    return toPolicy(name, 'dtype');
+  } catch (e) {
+    return fail(ctx, (e as Error).message);
+  }
+}
+
+/** The input dtype of an InputLayer: float32 only (a policy naming float32 is accepted too). */
 function checkDtype(c: Config, ctx: LayerContext): void {
   const d = c.dtype;
   if (d === undefined || d === null || d === 'float32') return;
@@ -62,8 +89,7 @@ function checkDtype(c: Config, ctx: LayerContext): void {
 
 /** Name, trainable and input shape, common to every layer. */
 function baseArgs(c: Config, ctx: LayerContext): LayerArgs {
-  checkDtype(c, ctx);
-  const args: LayerArgs = {};
+  const args: LayerArgs = { dtype: readDtype(c, ctx) };
   if (c.name !== undefined && c.name !== null) {
     if (typeof c.name !== 'string') fail(ctx, `name must be a string, received ${shown(c.name)}`);
     args.name = c.name;

@@ -3,10 +3,12 @@
  * built, declares its weights, and describes itself to the engine as a LayerSpec. Its weights are
  * views into the model's one flat parameter buffer, so the engine updates them in place.
  */
+import { ComputeDtype } from '../../backend/types';
 import type { LayerSpec } from '../../backend/types';
 import { Tensor } from '../../tensor';
 import type { Initializer } from '../initializers';
 import { shapeStr } from '../../util';
+import { DTypeLike, getGlobalPolicy, Policy, toPolicy } from '../mixed_precision';
 
 export interface LayerArgs {
   /** Per-sample input shape of the first layer, e.g. [28, 28, 1]. */
@@ -16,7 +18,12 @@ export interface LayerArgs {
   batchSize?: number;
   name?: string;
   trainable?: boolean;
-  dtype?: 'float32';
+  /**
+   * The layer's dtype policy (lib/model/mixed_precision.ts): 'float32', 'mixed_bfloat16' (bf16
+   * compute for Conv2D / Dense GEMMs, float32 variables), a Policy, or a Keras policy config.
+   * Default: the global policy when the layer is created (mixedPrecision.setGlobalPolicy).
+   */
+  dtype?: DTypeLike;
 }
 
 export interface WeightSpec {
@@ -63,6 +70,8 @@ export abstract class Layer {
   weightSpecs: WeightSpec[] = [];
   /** Views into the model's parameter buffer, one per weight spec (set when the model is built). */
   weightViews: Float32Array[] = [];
+  /** The dtype policy: args.dtype, else the global policy at construction (Keras' rule). */
+  readonly dtypePolicy: Policy;
 
   constructor(args: LayerArgs, className: string) {
     this.name = args.name ?? autoName(className);
@@ -70,6 +79,7 @@ export abstract class Layer {
       throw new TypeError(`${className}: name must be a non-empty string`);
     }
     this.trainable = args.trainable ?? true;
+    this.dtypePolicy = args.dtype === undefined || args.dtype === null ? getGlobalPolicy() : toPolicy(args.dtype, className);
     if (args.batchInputShape) {
       this.declaredInputShape = checkInputShape(args.batchInputShape.slice(1), className);
       const b = args.batchInputShape[0];
@@ -96,13 +106,19 @@ export abstract class Layer {
   /** The engine's description of this layer; offsets are each weight's position in the flat buffer. Null: no-op (InputLayer). */
   abstract toSpec(offsets: number[]): LayerSpec | null;
 
+  /** The spec field a GEMM layer adds for its policy: { dtype: BFloat16 } under mixed_bfloat16, else nothing. */
+  protected dtypeSpec(): { dtype?: ComputeDtype } {
+    return this.dtypePolicy.computeDtype === 'bfloat16' ? { dtype: ComputeDtype.BFloat16 } : {};
+  }
+
   /** TF.js-style config (camelCase keys). */
   getConfig(): Record<string, unknown> {
     const c: Record<string, unknown> = { name: this.name, trainable: this.trainable };
     if (this.declaredInputShape) {
       c.batchInputShape = [this.declaredBatchSize ?? null, ...this.declaredInputShape];
     }
-    c.dtype = 'float32';
+    // float32 as TF.js writes it (a plain string); other policies as Keras 3 writes them
+    c.dtype = this.dtypePolicy.name === 'float32' ? 'float32' : this.dtypePolicy.toConfig();
     return c;
   }
 

@@ -96,6 +96,7 @@ export class Conv2D extends Layer {
       padding: this.padding === 'same' ? Padding.Same : Padding.Valid, filters: this.filters,
       act: this.activation, alpha: defaultAlpha(this.activation),
       kernel: off[0], bias: this.useBias ? off[1] : -1,
+      ...this.dtypeSpec(),
     };
   }
 

@@ -51,6 +51,7 @@ export class Dense extends Layer {
     return {
       kind: LayerKind.Dense, in: hwc(this.inputShape!), out: hwc(this.outputShape!), units: this.units,
       act: this.activation, alpha: defaultAlpha(this.activation), kernel: off[0], bias: this.useBias ? off[1] : -1,
+      ...this.dtypeSpec(),
     };
   }
 
