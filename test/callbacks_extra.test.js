@@ -108,3 +108,18 @@ t.test('backupAndRestore refuses bad arguments and foreign backups', async (t) =
   fs.writeFileSync(path.join(dir, 'state.json'), '{"epoch": 1}');
   await t.rejects(freshModel().fit(data.x, data.y, { ...FIT, callbacks: [tf.callbacks.backupAndRestore({ backupDir: dir })] }), /state\.json is not a backup state written by this library/);
 });
+
+t.test('backupAndRestore resumes fitDataset too', async (t) => {
+  const batches = [];
+  for (let i = 0; i < 96; i += 32) batches.push({ xs: data.x.sliceRows ? data.x.sliceRows(i, 32) : data.x.slice([i], [32]), ys: data.y.sliceRows ? data.y.sliceRows(i, 32) : data.y.slice([i], [32]) });
+  const ds = tf.data.array(batches);
+  const ref = freshModel();
+  await ref.fitDataset(ds, { epochs: 4, verbose: 0 });
+  const dir = path.join(tmp(t), 'bd');
+  const a = freshModel();
+  await t.rejects(a.fitDataset(ds, { epochs: 4, verbose: 0, callbacks: [tf.callbacks.backupAndRestore({ backupDir: dir }), { onEpochEnd: (e) => { if (e === 1) throw new Error('crash'); } }] }), /crash/);
+  const b = freshModel();
+  const h = await b.fitDataset(ds, { epochs: 4, verbose: 0, callbacks: [tf.callbacks.backupAndRestore({ backupDir: dir })] });
+  t.same(h.epoch, [2, 3]);
+  t.same(flat(b), flat(ref), 'same final weights');
+});
