@@ -4,6 +4,10 @@ bench/lib/models.js), the same modes and the same one-line result as the Node wo
 
   python3 bench/pytorch_bench.py --model seed|convnet --mode train|infer --batch B --threads N
                                  [--warmup-ms MS --warmup-steps S --measure-ms MS --min-steps S]
+                                 [--autocast bf16]
+
+--autocast bf16 runs forward and loss under torch.autocast('cpu', dtype=torch.bfloat16) (mixed
+precision: bf16 convolutions and matmuls, fp32 weights, gradients and optimizer state).
 
 train: images/s of one Adam step (zero_grad, forward, cross-entropy, backward, step, loss.item());
 infer: images/s of a no-grad forward in eval mode. Prints "BENCH_RESULT {json}" on stdout.
@@ -97,15 +101,30 @@ def main():
             timing[name] = o[k]
     g = torch.Generator().manual_seed(1)
     x = torch.rand(B, 1, 28, 28, generator=g)
+    autocast = o.get('autocast')
+    if autocast not in (None, 'bf16'):
+        raise ValueError('--autocast must be bf16, received ' + str(autocast))
     info = {'backend': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(),
-            'mkldnn': torch.backends.mkldnn.is_available(), 'rssStartMB': rss0, 'rssModelMB': rss_base}
+            'mkldnn': torch.backends.mkldnn.is_available(), 'rssStartMB': rss0, 'rssModelMB': rss_base,
+            'dtype': 'autocast_bf16' if autocast else 'float32'}
+
+    def forward():
+        if autocast:
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                return model(x)
+        return model(x)
+
     if o['mode'] == 'train':
         y = torch.randint(0, 10, (B,), generator=g)
         model.train()
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x), y)
+            if autocast:
+                with torch.autocast('cpu', dtype=torch.bfloat16):
+                    loss = F.cross_entropy(model(x), y)
+            else:
+                loss = F.cross_entropy(model(x), y)
             loss.backward()
             opt.step()
             return loss.item()
@@ -114,7 +133,7 @@ def main():
 
         def step():
             with torch.no_grad():
-                return F.softmax(model(x), dim=1)
+                return F.softmax(forward().float(), dim=1)
     else:
         raise ValueError('unknown mode ' + str(o['mode']))
     times, cpu = time_steps(step, **timing)

@@ -74,7 +74,8 @@ function readDtype(c: Config, ctx: LayerContext): Policy {
   try {
     return toPolicy(name, 'dtype');
   } catch (e) {
-    return fail(ctx, (e as Error).message);
+    const why = (e as Error).message.replace(/^dtype: /, '').replace(/^'[^']*' is not supported: /, '');
+    return fail(ctx, `dtype ${shown(name)} is not supported: ${why}`);
   }
 }
 
