@@ -107,4 +107,7 @@ t.test('bad arguments get TF.js-style errors', async (t) => {
   t.throws(() => tf.image.cropAndResize(im, boxes, tf.tensor1d([1], 'int32'), [2, 2]), /boxInd\[0\] is 1, outside the image batch \[0, 1\)/);
   t.throws(() => tf.image.cropAndResize(im, boxes, ind, [2, 2], 'bicubic'), /method must be bilinear or nearest, but was "bicubic"/);
   t.throws(() => tf.image.cropAndResize(im, boxes, ind, [0, 2]), /cropSize must hold positive integers/);
+  t.throws(() => tf.image.resizeBilinear(im, [100000, 100000]), /Error in resizeBilinear: the output \[1,100000,100000,3\] would hold 30000000000 values/);
+  t.throws(() => tf.image.resizeNearestNeighbor(im, [100000, 100000]), /Error in resizeNearestNeighbor: the output/);
+  t.throws(() => tf.image.cropAndResize(im, boxes, ind, [100000, 100000]), /Error in cropAndResize: the output/);
 });

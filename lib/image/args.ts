@@ -49,3 +49,12 @@ export function checkBool(v: unknown, fn: string, name: string): boolean {
 export function outShape(batched: boolean, b: number, h: number, w: number, c: number): number[] {
   return batched ? [b, h, w, c] : [h, w, c];
 }
+
+/** Most values an op's output may hold (a Float32Array of 2^31 - 1 elements is V8's limit). */
+export const MAX_OUTPUT_VALUES = 2 ** 31 - 1;
+
+/** Refuses an output too large to allocate, with its shape in the message. */
+export function checkOutputSize(shape: number[], fn: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_OUTPUT_VALUES) throw new RangeError(`Error in ${fn}: the output [${shape.join(',')}] would hold ${n} values, more than the ${MAX_OUTPUT_VALUES} supported.`);
+}

@@ -5,7 +5,7 @@
  */
 import { Tensor } from '../tensor';
 import { describe } from '../util';
-import { imagesOf, sizeOf2 } from './args';
+import { checkOutputSize, imagesOf, sizeOf2 } from './args';
 
 export type CropMethod = 'bilinear' | 'nearest';
 
@@ -39,6 +39,7 @@ export function cropAndResize(
       throw new RangeError(`Error in ${fn}: boxInd[${i}] is ${k}, outside the image batch [0, ${batch})`);
     }
   }
+  checkOutputSize([nb, ch, cw, c], fn);
   const out = new Float32Array(nb * ch * cw * c);
   const px = cw * c;
   for (let i = 0; i < nb; i++) {

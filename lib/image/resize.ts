@@ -3,7 +3,7 @@
  * [b, h, w, c] images, with TF's alignCorners / halfPixelCenters coordinate conventions.
  */
 import { Tensor } from '../tensor';
-import { checkBool, imagesOf, outShape, sizeOf2 } from './args';
+import { checkBool, checkOutputSize, imagesOf, outShape, sizeOf2 } from './args';
 
 /** Input size / output size along one axis, as TF computes it (alignCorners maps corner to corner). */
 function scaleOf(inSize: number, outSize: number, alignCorners: boolean): number {
@@ -28,6 +28,7 @@ export function resizeBilinear(images: Tensor, size: [number, number], alignCorn
   const [nh, nw] = sizeOf2(size, fn, 'size');
   checkModes(fn, alignCorners, halfPixelCenters);
   const { batch: b, height: h, width: w, channels: c, values: inp } = im;
+  checkOutputSize([b, nh, nw, c], fn);
   const out = new Float32Array(b * nh * nw * c);
   const sy = scaleOf(h, nh, alignCorners);
   const sx = scaleOf(w, nw, alignCorners);
@@ -75,6 +76,7 @@ export function resizeNearestNeighbor<T extends Tensor>(images: T, size: [number
   const [nh, nw] = sizeOf2(size, fn, 'size');
   checkModes(fn, alignCorners, halfPixelCenters);
   const { batch: b, height: h, width: w, channels: c, values: inp } = im;
+  checkOutputSize([b, nh, nw, c], fn);
   const out = im.dtype === 'int32' ? new Int32Array(b * nh * nw * c) : new Float32Array(b * nh * nw * c);
   const nearest = (i: number, scale: number, size: number): number => {
     const f = halfPixelCenters ? scale * (i + 0.5) : scale * i;
