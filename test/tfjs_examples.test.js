@@ -1,0 +1,51 @@
+// The official TF.js examples (tensorflow/tfjs-examples), ported in examples/tfjs/ with only the
+// import changed (synthetic data where they download), each run in a child process. An example
+// whose APIs cnn-node lacks (probed now, from examples/tfjs/manifest.js) or with a known
+// behavioural gap (`needs`) runs as a todo naming exactly what is missing; all others must pass.
+'use strict';
+const t = require('tap');
+const path = require('path');
+const { spawn } = require('child_process');
+const tf = require('..');
+const manifest = require('../examples/tfjs/manifest');
+const { missingApis } = require('../examples/tfjs/probe');
+
+const dir = path.join(__dirname, '..', 'examples', 'tfjs');
+const TIMEOUT_MS = 180000;
+
+function runScript(name) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(dir, `${name}.js`)], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+t.test('every manifest entry has a script and valid probe names', async (t) => {
+  const fs = require('fs');
+  for (const e of manifest) {
+    t.ok(fs.existsSync(path.join(dir, `${e.name}.js`)), `${e.name}.js exists`);
+    t.doesNotThrow(() => missingApis(tf, e.apis), `${e.name}: probe names parse`);
+  }
+});
+
+for (const e of manifest) {
+  const missing = missingApis(tf, e.apis);
+  const gaps = [...missing, ...(e.needs || [])];
+  const todo = gaps.length ? `needs ${gaps.join(', ')}` : false;
+  t.test(`tfjs-examples/${e.name}`, { todo }, async (t) => {
+    const r = await runScript(e.name);
+    const summary = (r.stdout.match(new RegExp(`^${e.name}: .*$`, 'm')) || [`(no summary line; signal ${r.signal})`])[0];
+    t.comment(summary);
+    t.equal(r.status, 0, `${e.name} exits 0${r.status === 0 ? '' : `: ${r.stderr.split('\n').slice(0, 3).join(' | ')}`}`);
+    t.match(r.stdout, new RegExp(`^${e.name}: ok \\(`, 'm'), 'prints its ok summary');
+    if (todo && r.status === 0) t.comment(`${e.name} now runs: drop its \`needs\` entry in examples/tfjs/manifest.js if it has one`);
+  });
+}
