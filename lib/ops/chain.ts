@@ -10,6 +10,7 @@ import * as ew from './elementwise';
 import * as misc from './misc';
 import * as red from './reduce';
 import * as sh from './shape';
+import { matMul } from '../ops';
 
 type Axis = number | number[] | null;
 
@@ -43,6 +44,7 @@ declare module '../tensor' {
     broadcastTo(shape: number[]): Tensor<D>; cast<T extends DType>(dtype: T): Tensor<T>; asType<T extends DType>(dtype: T): Tensor<T>;
     oneHot(depth: number, onValue?: number, offValue?: number): Tensor; topk(k?: number, sorted?: boolean): { values: Tensor; indices: Tensor };
     cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor; zerosLike(): Tensor<D>; onesLike(): Tensor<D>;
+    where(condition: TensorOrLike, b: TensorOrLike): Tensor; matMul(b: Tensor, transposeA?: boolean, transposeB?: boolean): Tensor;
     print(verbose?: boolean): void; bufferSync(): cr.TensorBuffer<D>; buffer(): Promise<cr.TensorBuffer<D>>;
   }
 }
@@ -90,6 +92,8 @@ const extra: Record<string, (this: Tensor, ...args: never[]) => unknown> = {
     return sh.concat(x instanceof Tensor ? [this, x] : [this, ...(x as TensorOrLike[])], axis);
   },
   stack(this: Tensor, x: TensorOrLike, axis?: number) { return sh.stack([this, x], axis); },
+  where(this: Tensor, condition: TensorOrLike, b: TensorOrLike) { return c.where(condition, this, b); },
+  matMul(this: Tensor, b: Tensor, transposeA?: boolean, transposeB?: boolean) { return matMul(this, b, transposeA, transposeB); },
   bufferSync(this: Tensor) { return new cr.TensorBuffer(this.shape, this.dtype, this.dataSync()); },
   async buffer(this: Tensor) { return new cr.TensorBuffer(this.shape, this.dtype, this.dataSync()); },
 };

@@ -7,17 +7,19 @@ function checkDtype(dtype: DType, fn: string): void {
   if (!DTYPES.includes(dtype)) throw new Error(`${fn}: dtype must be 'float32', 'int32' or 'bool', got ${JSON.stringify(dtype)}`);
 }
 
-/** start, start + step, ... up to (excluding) stop. */
+/** start, start + step, ... up to (excluding) stop; stop < start with the default step counts down. */
 export function range(start: number, stop: number, step = 1, dtype: 'float32' | 'int32' = 'float32'): Tensor {
   if (step === 0) throw new Error('Cannot have a step of zero');
   if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`range: dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
   for (const [n, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
     if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`range: ${n} must be a number, got ${String(v)}`);
   }
+  if (stop < start && step === 1) step = -1; // TF.js counts down when only the order says so
   const empty = start === stop || (start < stop && step < 0) || (stop < start && step > 0);
   const n = empty ? 0 : Math.ceil(Math.abs((stop - start) / step));
   const out = newData(dtype, n);
-  for (let i = 0; i < n; i++) out[i] = start + i * step;
+  if (n) out[0] = start;
+  for (let i = 1; i < n; i++) out[i] = out[i - 1] + step; // accumulated in the output dtype, as TF.js
   return make(out, [n], dtype);
 }
 

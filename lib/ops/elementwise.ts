@@ -53,7 +53,12 @@ export const sub = arith('sub', (x, y) => x - y, { hot: true });
 export const mul = arith('mul', (x, y) => x * y, { hot: true });
 /** a / b; two int32 tensors divide as floorDiv (TF.js). */
 export const div = arith('div', (x, y) => x / y, { intDivIsFloor: true, hot: true });
-export const divNoNan = arith('divNoNan', (x, y) => (y === 0 ? 0 : x / y));
+/** a / b, 0 where b is 0 (int32 operands divide as floorDiv, as TF.js). */
+export function divNoNan(a: TensorOrLike, b: TensorOrLike): Tensor {
+  const [x, y] = makeTypesMatch(convert(a, 'a', 'divNoNan'), convert(b, 'b', 'divNoNan'));
+  const f: BinaryFn = x.dtype === 'int32' ? (p, q) => (q === 0 ? 0 : Math.floor(p / q)) : (p, q) => (q === 0 ? 0 : p / q);
+  return binaryKernel(x, y, x.dtype, f);
+}
 export const pow = arith('pow', Math.pow);
 export const minimum = arith('minimum', (x, y) => (x < y || Number.isNaN(x) ? x : y), { minmax: true, hot: true });
 export const maximum = arith('maximum', (x, y) => (x > y || Number.isNaN(x) ? x : y), { minmax: true, hot: true });

@@ -59,10 +59,12 @@ export const sum = reducer('sum', sumRow, intOrFloat, undefined, 'sum');
 export const prod = reducer('prod', prodRow, intOrFloat);
 export const max = reducer('max', maxRow, (d) => d, undefined, 'max');
 export const min = reducer('min', minRow, (d) => d, undefined, 'min');
-export const mean = reducer('mean', (v, off, n) => sumRow(v, off, n) / n, () => 'float32', undefined, 'mean');
+export const mean = reducer('mean', (v, off, n) => (n ? sumRow(v, off, n) / n : 0), () => 'float32', undefined, 'mean');
 export const all = reducer('all', (v, off, n) => { for (let i = 0; i < n; i++) if (!v[off + i]) return 0; return 1; }, () => 'bool', 'bool');
 export const any = reducer('any', (v, off, n) => { for (let i = 0; i < n; i++) if (v[off + i]) return 1; return 0; }, () => 'bool', 'bool');
 export const logSumExp = reducer('logSumExp', (v, off, n) => {
+  // An empty row: max is NaN in float32 (and 0 once stored in int32), so TF.js gives NaN / -Infinity.
+  if (n === 0) return v instanceof Float32Array ? NaN : -Infinity;
   const m = maxRow(v, off, n);
   if (!Number.isFinite(m)) return m;
   let s = 0;
@@ -109,8 +111,9 @@ export function moments(x: TensorOrLike, axis?: number | number[] | null, keepDi
 }
 
 /**
- * Vector and matrix norms (TF.js's norm): ord 'euclidean' (default) / 'fro', a positive number,
- * Infinity or -Infinity over one axis or all values; over two axes 'euclidean'/'fro', 1 or Infinity.
+ * Vector and matrix norms as TF.js's norm: over all values (axis null) or one axis, ord
+ * 'euclidean' (default), 2, 1, Infinity or -Infinity; over two axes 'euclidean' / 'fro', 1,
+ * Infinity or -Infinity.
  */
 export function norm(x: TensorOrLike, ord: number | 'euclidean' | 'fro' = 'euclidean', axis: number | number[] | null = null, keepDims = false): Tensor {
   const v = convert(x, 'x', 'norm');
@@ -118,27 +121,25 @@ export function norm(x: TensorOrLike, ord: number | 'euclidean' | 'fro' = 'eucli
   const axes = axis === null ? null : parseAxes(axis, rank);
   if (axes !== null && axes.length > 2) throw new Error(`Error in norm: invalid axis: ${String(axis)}`);
   return tidy(() => {
-    const t = make(v.values, v.shape, v.dtype);
-    if (axes !== null && axes.length === 2 && ord !== 'euclidean' && ord !== 'fro') {
-      if (ord === 1) return reshapeKeep(max(sum(ew.abs(t), axes[0]), axes[1] - 1), v.shape, axes, keepDims);
-      if (ord === Infinity) return reshapeKeep(max(sum(ew.abs(t), axes[1]), axes[0]), v.shape, axes, keepDims);
-      throw new Error(`Error in norm: invalid ord value: ${String(ord)} for a matrix norm`);
-    }
-    const ax = axes ?? null;
+    const t = make(v.values, v.shape, v.dtype); // int32 stays int32 (sqrt then refuses it, as TF.js)
     let r: Tensor;
-    if (ord === 'euclidean' || ord === 'fro' || ord === 2) r = ew.sqrt(sum(ew.square(ew.abs(t.dtype === 'float32' ? t : toFloat(t))), ax));
-    else if (ord === Infinity) r = max(ew.abs(t), ax);
-    else if (ord === -Infinity) r = min(ew.abs(t), ax);
-    else if (ord === 0) r = sum(ew.step(ew.abs(t)), ax);
-    else if (typeof ord === 'number' && ord > 0) r = ew.pow(sum(ew.pow(ew.abs(t), ord), ax), 1 / ord);
-    else throw new Error(`Error in norm: invalid ord value: ${String(ord)}`);
-    if (r.dtype !== 'float32') r = toFloat(r);
+    if (rank === 0) r = ew.abs(t);
+    else if (axes === null || axes.length === 1) {
+      const ax = axes ?? null;
+      if (ord === 1) r = sum(ew.abs(t), ax);
+      else if (ord === Infinity) r = max(ew.abs(t), ax);
+      else if (ord === -Infinity) r = min(ew.abs(t), ax);
+      else if (ord === 'euclidean' || ord === 2) r = ew.sqrt(sum(ew.square(ew.abs(t)), ax));
+      else throw new Error(`Error in norm: invalid ord value: ${String(ord)}`);
+    } else {
+      if (ord === 1) r = max(sum(ew.abs(t), axes[0]), axes[1] - 1);
+      else if (ord === Infinity) r = max(sum(ew.abs(t), axes[1]), axes[0]);
+      else if (ord === -Infinity) r = min(sum(ew.abs(t), axes[1]), axes[0]);
+      else if (ord === 'fro' || ord === 'euclidean') r = ew.sqrt(sum(ew.square(t), axes));
+      else throw new Error(`Error in norm: invalid ord value: ${String(ord)}`);
+    }
     return reshapeKeep(r, v.shape, axes ?? [...Array(rank).keys()], keepDims);
   });
-}
-
-function toFloat(t: Tensor): Tensor {
-  return make(Float32Array.from(t.values), t.shape, 'float32');
 }
 
 function reshapeKeep(r: Tensor, shape: number[], axes: number[], keepDims: boolean): Tensor {

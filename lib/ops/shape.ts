@@ -5,7 +5,7 @@
  */
 import { DType, DTYPES, Tensor, tidy, toTyped } from '../tensor';
 import { broadcastOffsets, broadcastShape, stridesOf } from './broadcast';
-import { Data, TensorOrLike, View, castView, convert, convertList, make, newData, shapeList, sizeOf, upcast } from './convert';
+import { Data, TensorOrLike, View, castView, convert, convertList, make, newData, shapeList, sizeOf } from './convert';
 import { parseAxes, parseAxis, transposeData } from './layout';
 
 /** Same values, another shape (one dimension may be -1). */
@@ -59,11 +59,11 @@ export function transpose(x: TensorOrLike, perm?: number[]): Tensor {
   return make(t.data, t.shape, v.dtype);
 }
 
-/** Joins tensors along `axis`; dtypes upcast as TF.js; empty tensors are skipped. */
+/** Joins tensors along `axis`; the result has the first tensor's dtype (as TF.js's cpu backend). */
 export function concat(tensors: TensorOrLike[], axis = 0): Tensor {
   let vs = convertList(tensors, 'tensors', 'concat');
   if (vs.length < 1) throw new Error('Pass at least one tensor to concat');
-  const dt = vs.map((v) => v.dtype).reduce(upcast);
+  const dt = vs[0].dtype;
   vs = vs.map((v) => castView(v, dt));
   const rank = vs[0].shape.length;
   if (rank === 0) throw new Error('Error in concat: scalars cannot be concatenated (rank 0); use stack');
@@ -231,9 +231,10 @@ export function stridedSlice(x: TensorOrLike, begin: number[], end: number[], st
     if (!Number.isInteger(stride) || stride === 0) throw new Error(`stridedSlice: strides[${i}] must be a non-zero integer, got ${stride}`);
     const norm = (e: number, lo: number, hi: number) => Math.min(Math.max(e < 0 ? e + dim : e, lo), hi);
     if (shrinkAxisMask & (1 << i)) {
+      if (stride <= 0) throw new Error('only stride 1 allowed on non-range indexing.');
       let bi = begin[i] ?? 0;
       if (bi < 0) bi += dim;
-      if (bi < 0 || bi >= dim) throw new Error(`stridedSlice: begin[${i}] (${begin[i]}) is out of range for shrinking axis ${i} of size ${dim}`);
+      if (bi < 0 || bi >= dim) throw new Error(`slice index ${begin[i]} of dimension ${i} out of bounds.`);
       b.push(bi); c.push(1); s.push(1);
       continue;
     }
@@ -301,6 +302,7 @@ export function tile(x: TensorOrLike, reps: number[]): Tensor {
 export function pad(x: TensorOrLike, paddings: Array<[number, number]>, constantValue = 0): Tensor {
   const v = convert(x, 'x', 'pad');
   const r = v.shape.length;
+  if (r === 0) throw new Error('pad(scalar) is not defined. Pass non-scalar to pad');
   if (!Array.isArray(paddings) || paddings.length !== r) {
     throw new Error(`Error in pad: paddings must have one [before, after] pair per axis (${r}), got ${Array.isArray(paddings) ? paddings.length : String(paddings)}`);
   }
