@@ -13,7 +13,8 @@
 //
 // Usage: node bench/accuracy.js [--model seed|convnet] [--epochs N] [--seeds 1,2,3]
 //          [--data DIR] [--validation-split F] [--early-stopping N] [--learning-rate F]
-//          [--threads N] [--batch-size N]
+//          [--threads N] [--batch-size N] [--dtype float32|mixed_bfloat16]
+// --dtype sets the global dtype policy the model is built under (every layer, the last one too).
 // (after npm run build:ts). Writes bench/out/accuracy-<model>-<epochs>.json.
 'use strict';
 const fs = require('fs');
@@ -33,6 +34,7 @@ const { values: v } = parseArgs({
     'early-stopping': { type: 'string' },
     'learning-rate': { type: 'string', default: '0.001' },
     threads: { type: 'string' },
+    dtype: { type: 'string', default: 'float32' },
   },
 });
 if (!PRESETS.includes(v.model)) throw new Error(`--model must be one of ${PRESETS.join(', ')}`);
@@ -49,6 +51,7 @@ if (!(Number.isInteger(epochs) && epochs >= 1 && Number.isInteger(batchSize) && 
     '--validation-split a number in [0, 1), --early-stopping an integer >= 0');
 }
 if (v.threads) tf.setNumThreads(Number(v.threads));
+tf.mixedPrecision.setGlobalPolicy(v.dtype);  // throws on a policy cnn-node refuses
 
 function accuracy(probs, ys) {
   const p = tf.argMax(probs, -1).values;
@@ -98,9 +101,9 @@ async function runSeed(seed, data) {
 async function main() {
   const data = tf.data.fashionMnist({ dir: v.data });
   console.log(`${v.model}: ${epochs} epochs, batch ${batchSize}, validation split ${split}, seeds ${seeds.join(',')}, ` +
-    `backend ${tf.getBackend()}, ${tf.getNumThreads()} threads, data ${data.dir}`);
+    `backend ${tf.getBackend()}, ${tf.getNumThreads()} threads, dtype policy ${v.dtype}, data ${data.dir}`);
   const runs = [];
-  const tag = `${v.model}-${epochs}${split > 0 ? `-val${split}` : ''}${patience !== undefined ? `-es${patience}` : ''}${lr !== 0.001 ? `-lr${lr}` : ''}`;
+  const tag = `${v.model}-${epochs}${split > 0 ? `-val${split}` : ''}${patience !== undefined ? `-es${patience}` : ''}${lr !== 0.001 ? `-lr${lr}` : ''}${v.dtype !== 'float32' ? `-${v.dtype}` : ''}`;
   const out = path.join(__dirname, 'out', `accuracy-${tag}.json`);
   for (const seed of seeds) {
     const r = await runSeed(seed, data);
@@ -109,7 +112,7 @@ async function main() {
       `(training ${r.trainSeconds.toFixed(0)} s, wall ${r.wallSeconds.toFixed(0)} s)`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify({
-      model: v.model, epochs, batchSize, validationSplit: split, learningRate: lr, earlyStopping: patience ?? null, threads: tf.getNumThreads(),
+      model: v.model, dtype: v.dtype, epochs, batchSize, validationSplit: split, learningRate: lr, earlyStopping: patience ?? null, threads: tf.getNumThreads(),
       date: new Date().toISOString(), command: `node bench/accuracy.js ${process.argv.slice(2).join(' ')}`.trim(), runs,
     }, null, 1));
   }

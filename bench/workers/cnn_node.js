@@ -3,6 +3,7 @@
 //   node bench/workers/cnn_node.js --backend native|js --threads N --model seed|convnet
 //        --mode train|infer|fit --batch B [--warmup-ms .. --measure-ms .. --min-steps .. --fit-steps ..]
 //        [--dtype float32|mixed_bfloat16]   (the global dtype policy the layers are built under)
+//        [--bf16-kernel avx512_bf16|rounded_sgemm]   (force an sbgemm path; default: the CPU's best)
 // train: images/s of trainOnBatch with Adam; infer: images/s of predict on B images;
 // fit:   images/s of fit over fit-steps batches, and the event-loop delay (p99, max) while it runs;
 // sgemm: GFLOPS of the addon's sgemm on a --size cube (the reference for the models' GFLOPS).
@@ -40,13 +41,19 @@ async function main() {
   if (backend === 'native') tf.setNumThreads(opts.threads || 1);
   const B = opts.batch;
   const dtype = opts.dtype || 'float32';
+  if (opts['bf16-kernel']) {
+    const k = require(path.join(__dirname, '..', '..', 'dist', 'backend')).kernels();
+    const path_ = k.bf16Kernels().kernels.find((e) => e.name === opts['bf16-kernel']);
+    if (!path_ || !k.setBf16Kernel(path_.id)) throw new Error(`--bf16-kernel ${opts['bf16-kernel']} is not available on this CPU`);
+  }
   tf.mixedPrecision.setGlobalPolicy(dtype);
   const model = build(tf, opts.model || 'seed');
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy' });
   const rssBase = rssMB();
   const timing = { warmupMs: opts['warmup-ms'], measureMs: opts['measure-ms'], minSteps: opts['min-steps'], warmupSteps: opts['warmup-steps'] };
   for (const k of Object.keys(timing)) if (timing[k] === undefined) delete timing[k];
-  const info = { backend: tf.getBackend(), threads: backend === 'native' ? tf.getNumThreads() : 1, dtype, rssStartMB: rss0, rssModelMB: rssBase };
+  const info = { backend: tf.getBackend(), threads: backend === 'native' ? tf.getNumThreads() : 1, dtype,
+    bf16Kernel: backend === 'native' ? require(path.join(__dirname, '..', '..', 'dist', 'backend')).kernels().bf16Kernels().activeName : null, rssStartMB: rss0, rssModelMB: rssBase };
 
   if (opts.mode === 'train') {
     const x = tf.tensor4d(randomData(B * 784), [B, ...INPUT]);

@@ -2,7 +2,8 @@
 // on vdpbf16ps, which adds the two products of a pair of bf16 values to each fp32 lane:
 //   c[j] += a[2p] * b[2p][j] + a[2p+1] * b[2p+1][j]
 // Packing turns fp32 operands into that layout, rounding to nearest even as bf16_from_f32 does:
-//   A block  (MC x KC): micro-panels of MR rows; per k pair p, MR dwords (bf16 of k = 2p low, 2p+1 high)
+//   A block  (MC x KC): micro-panels of MR rows; per k pair p, MR dwords (bf16 of k = 2p low, 2p+1 high),
+//            or for an untransposed A each row's pairs in a run (no transpose while packing)
 //   B panel  (KC x NC): micro-panels of NR columns; per k pair p, NR dwords in the same pairing
 // so the micro-kernel broadcasts one A dword per row and loads two zmm of B per k pair. Odd K and
 // edge tiles are zero-padded in the packed buffers; C edges are written with masks.
@@ -109,7 +110,34 @@ CNN_SB_TARGET void pack_from_cols(uint32_t* dst, int W, const float* src, int ld
   }
 }
 
+// An A micro-panel in row layout: dst[i * kp + p] = pair p of row i (kp = ceil(kc / 2)), from a
+// source whose k is contiguous (element (i, k) at src[i * ld + k]); rows >= rows are zeros. Each
+// row is a straight conversion, no transpose: the layout for an untransposed A, whose packing
+// (every element once per column panel) is the costly one when N is small (a conv's OC).
+CNN_SB_TARGET void pack_rows_layout(uint32_t* dst, const float* src, int ld, int kc, int rows) {
+  const int kp = (kc + 1) / 2;
+  for (int i = 0; i < MR; ++i) {
+    uint32_t* d = dst + (int64_t)i * kp;
+    if (i >= rows) {
+      std::fill(d, d + kp, 0u);
+      continue;
+    }
+    const float* x = src + (int64_t)i * ld;
+    for (int p0 = 0; p0 < kp; p0 += 16) {
+      const int k0 = 2 * p0;
+      const __m512 lo = _mm512_maskz_loadu_ps(low_mask(kc - k0), x + k0);
+      const __m512 hi = _mm512_maskz_loadu_ps(low_mask(kc - k0 - 16), x + k0 + 16);
+      const __m256i plo = _mm512_cvtepi32_epi16(_mm512_srli_epi32(round_bits(lo), 16));  // pairs p0 .. p0 + 7
+      const __m256i phi = _mm512_cvtepi32_epi16(_mm512_srli_epi32(round_bits(hi), 16));  // p0 + 8 .. p0 + 15
+      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(plo), phi, 1);
+      _mm512_mask_storeu_epi32(d + p0, low_mask(kp - p0), v);
+    }
+  }
+}
+
 // C (m x n, m <= MR, n <= NR) = alpha * Ap · Bp + beta * C over kp k pairs; beta == 0 never reads C.
+// kRowsA: Ap in row layout (pack_rows_layout), else pair-major (pack_from_rows / pack_from_cols).
+template <bool kRowsA>
 CNN_SB_TARGET void ukernel_8x32(int kp, const uint32_t* a, const uint32_t* b, float* C, int ldc, int m, int n,
                                 float alpha, float beta) {
   __m512 c[MR][2];
@@ -119,16 +147,19 @@ CNN_SB_TARGET void ukernel_8x32(int kp, const uint32_t* a, const uint32_t* b, fl
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+      const uint32_t ap = kRowsA ? a[(int64_t)i * kp + p] : a[(int64_t)p * MR + i];
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)ap);
       c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
       c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
     }
-    a += MR;
     b += NR;
   }
+  // every index constant (unrolled, i < m tested per row): the accumulators stay in registers
   const __mmask16 m0 = low_mask(n), m1 = low_mask(n - 16);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < m; ++i) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
     float* row = C + (int64_t)i * ldc;
     __m512 v0 = _mm512_mul_ps(va, c[i][0]), v1 = _mm512_mul_ps(va, c[i][1]);
     if (beta != 0.f) {
@@ -175,14 +206,15 @@ CNN_SB_TARGET void run_block(const Args& g, int i0, int mc, int j0, int nc, std:
       if (g.ta)
         pack_from_rows(dst, MR, g.A + (int64_t)k0 * g.lda + i, g.lda, kc, rows);
       else
-        pack_from_cols(dst, MR, g.A + (int64_t)i * g.lda + k0, g.lda, kc, rows);
+        pack_rows_layout(dst, g.A + (int64_t)i * g.lda + k0, g.lda, kc, rows);
     }
     const float beta = k0 == 0 ? g.beta : 1.f;
+    auto* kernel = g.ta ? ukernel_8x32<false> : ukernel_8x32<true>;
     for (int qn = 0; qn < npanels; ++qn)
       for (int qm = 0; qm < mpanels; ++qm)
-        ukernel_8x32(kp, ap.data() + (size_t)qm * kp * MR, bp.data() + (size_t)qn * kp * NR,
-                     g.C + (int64_t)(i0 + qm * MR) * g.ldc + j0 + qn * NR, g.ldc, std::min(MR, mc - qm * MR),
-                     std::min(NR, nc - qn * NR), g.alpha, beta);
+        kernel(kp, ap.data() + (size_t)qm * kp * MR, bp.data() + (size_t)qn * kp * NR,
+               g.C + (int64_t)(i0 + qm * MR) * g.ldc + j0 + qn * NR, g.ldc, std::min(MR, mc - qm * MR),
+               std::min(NR, nc - qn * NR), g.alpha, beta);
   }
 }
 
