@@ -1,7 +1,8 @@
 // The TF.js examples ported in this folder: what each exercises and every cnn-node API its
 // training path calls. probe.js checks which of those APIs are missing, so a port's status
 // (runs / needs X) is measured, not remembered. `needs` lists gaps a property probe cannot see
-// (behaviour); keep it to what a run has shown.
+// (behaviour); keep it to what a run has shown. `script` (default: name) is the file to run,
+// `args` its arguments ('<tmp>' becomes a fresh temporary directory).
 'use strict';
 
 const sequentialFit = ['tf.sequential', 'model.compile', 'model.fit', 'model.summary'];
@@ -59,7 +60,23 @@ module.exports = [
     exercises: 'endless tf.data.generator, oneHot of int32 scalars + concat, batch/take/toArray, fitDataset with batchesPerEpoch and validationBatches, binaryCrossentropy',
     apis: ['tf.sequential', 'model.compile', 'tf.layers.dense', 'tf.data.generator', 'tf.concat', 'tf.oneHot', 'tf.scalar', 'tf.tensor1d',
       'dataset.map', 'dataset.batch', 'dataset.take', 'dataset.toArray', 'model.fitDataset'],
-    needs: ['fitDataset accepting int32 xs (tf.oneHot output; TF.js casts it to float32)'],
+  },
+  {
+    name: 'jena-weather',
+    exercises: 'time-series regression: tf.buffer batches from a tf.data.generator, tf.moments, a baseline (forEachAsync, gather, squeeze, losses.absoluteDifference, stack), linear / MLP / MLP+L2 / MLP+dropout on MAE with RMSprop, fitDataset + evaluateDataset per epoch, tf.node.tensorBoard',
+    args: ['--modelTypes', 'baseline,linear-regression,mlp,mlp-l2,mlp-dropout', '--logDir', '<tmp>'],
+    apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.flatten', 'tf.layers.dense', 'tf.layers.dropout', 'tf.regularizers.l2',
+      'tf.tensor1d', 'tf.moments', 'tf.tidy', 'tf.buffer', 'tf.data.generator', 'dataset.forEachAsync', 'dataset.prefetch',
+      'tf.losses.absoluteDifference', 'tensor.gather', 'tensor.squeeze', 'tf.stack', 'tensor.mul', 'tensor.sum', 'tensor.div', 'tensor.data',
+      'tf.dispose', 'model.fitDataset', 'model.evaluateDataset', 'tf.util.now', 'tf.node.tensorBoard', 'tf.callbacks.earlyStopping'],
+  },
+  {
+    name: 'jena-weather-rnn',
+    script: 'jena-weather',
+    exercises: 'the same training path with the recurrent models train-rnn.js defaults to (GRU, simpleRNN)',
+    args: ['--modelTypes', 'gru,simpleRNN'],
+    apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.dense', 'tf.layers.simpleRNN', 'tf.layers.gru', 'tf.tensor1d', 'tf.moments',
+      'tf.buffer', 'tf.data.generator', 'dataset.prefetch', 'model.fitDataset', 'model.evaluateDataset', 'tf.util.now'],
   },
   {
     name: 'fashion-mnist-vae',
