@@ -29,6 +29,7 @@ module.exports = [
       'tf.layers.dense', 'tf.train.adam', 'tf.reshape', 'tf.tensor3d', 'tf.tensor2d', 'tf.tensor4d', 'tf.mul', 'tf.scalar', 'tf.tidy',
       'tf.loadLayersModel', 'tf.models.modelFromJSON', 'model.layers', 'model.toJSON', 'model.predict', 'model.save',
       'layer.trainable', 'layer.batchInputShape', 'layer.getWeights', 'tensor.argMax'],
+    needs: ['layer.trainable = false on a built (loaded) model taking effect at the next compile() (today the frozen layers keep training)'],
   },
   {
     name: 'iris',
@@ -69,6 +70,7 @@ module.exports = [
       'tf.tensor1d', 'tf.moments', 'tf.tidy', 'tf.buffer', 'tf.data.generator', 'dataset.forEachAsync', 'dataset.prefetch',
       'tf.losses.absoluteDifference', 'tensor.gather', 'tensor.squeeze', 'tf.stack', 'tensor.mul', 'tensor.sum', 'tensor.div', 'tensor.data',
       'tf.dispose', 'model.fitDataset', 'model.evaluateDataset', 'tf.util.now', 'tf.node.tensorBoard', 'tf.callbacks.earlyStopping'],
+    needs: ['tf.layers.dense({ kernelRegularizer }) adding the penalty to the loss (the option is not read today)'],
   },
   {
     name: 'jena-weather-rnn',
@@ -95,6 +97,6 @@ module.exports = [
       'functional.summary', 'functional.save', 'layer.trainable', 'layer.name', 'layer.apply', 'tf.sigmoid',
       'tf.metrics.binaryCrossentropy', 'tf.metrics.meanSquaredError', 'tensor.slice', 'tensor.mean', 'tensor.mul', 'tensor.add',
       'tf.scalar', 'tf.tensor4d', 'tf.tensor2d', 'tf.tidy', 'tf.train.rmsprop', 'tf.util.now', 'tf.util.assert'],
-    needs: ['compile({ loss: <function> }) (custom loss functions)'],
+    needs: ['compile({ loss: <function> }) (custom loss functions)', 'layer.trainable changed after build taking effect at the next compile()'],
   },
 ];
