@@ -1,8 +1,13 @@
-// sgemm_ukernel_12x32_avx512: a 12 x 32 tile of C held in 24 zmm accumulators. Each k step loads
-// one 32-float row of packed B (two zmm loads) and multiplies it by the 12 floats of packed A,
-// each broadcast straight from memory into its FMA: 24 FMAs per 14 loads (the AVX2 6 x 16 kernel
-// issues 12 ymm FMAs per 8 loads, i.e. 3.4x the loads per flop).
-// 26 of the 32 zmm registers are live in the loop, so GCC keeps the whole tile in registers.
+// sgemm_ukernel_8x32_avx512: an 8 x 32 tile of C held in 16 zmm accumulators. Each k step loads
+// one 32-float row of packed B (two zmm loads) and multiplies it by the 8 floats of packed A, each
+// broadcast from memory: 16 zmm FMAs per 10 loads (the AVX2 6 x 16 kernel: 12 ymm FMAs per 8
+// loads, i.e. 2.1x the loads per flop). 19 of the 32 zmm registers are live in the loop, so GCC
+// keeps the tile in registers.
+// Why 8 x 32 (measured against 12 x 32, 14 x 32 and 8 x 48 on Zen 4, bench/RESULTS.md "GEMM"):
+// 10 loads per 16 FMAs is within the load ports of Zen 4 (one zmm FMA per cycle) and of Intel's
+// two-FMA-unit cores, 16 accumulators cover the FMA latency on both, and 8 x 32 divides the
+// convnet's shapes exactly (M = 64, 3136, 12544; N = 64, 800, 1024), where 12 x 32 pads M = 64 to
+// 72 (11% wasted FMAs on the weight gradient) and 8 x 48 pads N = 64 to 96.
 // Edge tiles use opmask loads and stores, so they touch exactly the m x n part of C, and beta == 0
 // never reads it.
 // Everything here is compiled for AVX-512 through function attributes only (no -m flags), so the
@@ -23,13 +28,13 @@
 // The micro-tile: MR rows by 16 * NV columns (bench/gemm/run.sh can build other tiles with
 // -DCNN_AVX512_MR / -DCNN_AVX512_NV to compare them; the library uses the defaults).
 #ifndef CNN_AVX512_MR
-#define CNN_AVX512_MR 12
+#define CNN_AVX512_MR 8
 #endif
 #ifndef CNN_AVX512_NV
 #define CNN_AVX512_NV 2
 #endif
 #ifndef CNN_AVX512_NAME
-#define CNN_AVX512_NAME "avx512_12x32"
+#define CNN_AVX512_NAME "avx512_8x32"
 #endif
 
 namespace cnn::gemm {
@@ -199,7 +204,7 @@ KernelImpl kAvx512Kernel = {CNN_AVX512_NAME, sgemm_ukernel_avx512, sgemm_pack_a_
 #else  // not x86: never selected (cpu_has_avx512() is false)
 
 namespace cnn::gemm {
-KernelImpl kAvx512Kernel = {"avx512_12x32", nullptr, nullptr, nullptr, {12, 32, 192, 384, 4096}};
+KernelImpl kAvx512Kernel = {"avx512_8x32", nullptr, nullptr, nullptr, {8, 32, 192, 384, 4096}};
 }  // namespace cnn::gemm
 
 #endif
