@@ -16,6 +16,7 @@
  * Every transform (map, batch, shuffle...) then works on the new source unchanged.
  */
 import { Random, random } from '../random';
+import { tidy } from '../tensor';
 import { describe } from '../util';
 import { batchRows } from './batch';
 import {
@@ -132,26 +133,34 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
   /** The elements for which `predicate` returns a truthy value (the others' tensors are disposed). */
   filter(predicate: (value: T) => unknown): Dataset<T> {
     checkFunction(predicate, 'Dataset.filter()', 'predicate');
-    return datasetFromIteratorFn(async () => new FilterIterator(await this.iterator(), predicate), this.size === Infinity ? Infinity : null);
+    return datasetFromIteratorFn(
+      async () => new FilterIterator(await this.iterator(), (x: T) => tidy(() => predicate(x))),
+      this.size === Infinity ? Infinity : null,
+    );
   }
 
-  /** Calls f on every element of one pass (awaited when it returns a promise); the elements' tensors are disposed after it. */
+  /** Calls f on every element of one pass (awaited when it returns a promise); the elements' tensors are disposed after it, as in TF.js. */
   async forEachAsync(f: (value: T) => unknown): Promise<void> {
     checkFunction(f, 'Dataset.forEachAsync()', 'f');
     return (await this.iterator()).forEachAsync(f);
   }
 
-  /** Applies a synchronous transform to every element; input tensors the result does not hold are disposed. */
+  /**
+   * Applies a synchronous transform to every element, inside tidy() as TF.js does (tensors it makes
+   * and does not return are disposed); input tensors the result does not hold are disposed too.
+   */
   map<O>(transform: (value: T) => O): Dataset<O> {
     const fn = 'Dataset.map()';
     checkFunction(transform, fn, 'transform');
     return datasetFromIteratorFn(
       async () =>
-        new MapIterator(await this.iterator(), (x: T) => {
-          const out = transform(x);
-          if (out instanceof Promise) throw new TypeError(`${fn}: the transform returned a Promise; use mapAsync() for async transforms`);
-          return out;
-        }),
+        new MapIterator(await this.iterator(), (x: T) =>
+          tidy(() => {
+            const out = transform(x);
+            if (out instanceof Promise) throw new TypeError(`${fn}: the transform returned a Promise; use mapAsync() for async transforms`);
+            return out;
+          }),
+        ),
       this.size,
     );
   }

@@ -8,7 +8,7 @@ import { kernels } from '../backend';
 import { LossKind } from '../backend/types';
 import type { Kernels, Labels, LayerSpec, Network, NetworkSpec, VariableSpec } from '../backend/types';
 import { random } from '../random';
-import { Tensor } from '../tensor';
+import { Tensor, dispose as disposeTensors } from '../tensor';
 import { checkNumber, checkPositiveInt, checkNonNegInt, describe, shapeStr } from '../util';
 import { CallbackList, CallbackModel, Logs } from './callbacks';
 import { Layer } from './layers/base';
@@ -521,6 +521,7 @@ export class Sequential implements CallbackModel {
       const cbs = new CallbackList(args.callbacks);
       const history = new History();
       const perEpoch = args.batchesPerEpoch !== undefined;
+      const owned = ownsElements(dataset);
       const stepsHint = args.batchesPerEpoch ?? datasetBatches(dataset);
       // with batchesPerEpoch one iterator runs across epochs (TF.js); else each epoch is a new pass
       if (perEpoch) it = await openIterator(dataset, fn);
@@ -566,6 +567,7 @@ export class Sequential implements CallbackModel {
           const out = new Float32Array(c.metrics.length ? bn * this.outSize : 0);
           const loss = await this.step(c, xs.values as Float32Array, yl, null, bn, lr, t, c.metrics.length ? out : null);
           acc.add(loss, bn, out, yl, this.outSize, c.loss.fromLogits);
+          if (owned) disposeElement(r.value, xs);
           const logs = acc.logs();
           bar?.batchEnd(step, logs);
           await cbs.batchEnd(step, { batch: step, size: bn, ...logs });
@@ -744,6 +746,7 @@ export class Sequential implements CallbackModel {
         const { xs, ys } = datasetElement(r.value, where);
         const n = this.checkEvalX(xs, where);
         const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
+        if (ownsElements(ds)) disposeElement(r.value, xs);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
         count += n;
       }
@@ -1102,5 +1105,25 @@ function datasetElement(value: unknown, where: string): { xs: Tensor; ys: Tensor
   if (v.xs !== undefined && v.ys === undefined && v.xs instanceof Tensor) {
     throw new Error(`${where}: a dataset for fitDataset() is expected to generate objects of the form {xs: xVal, ys: yVal}; this one has no ys`);
   }
-  return { xs: singleTensor(v.xs, where, 'xs') as Tensor, ys: singleTensor(v.ys, where, 'ys') as Tensor };
+  return { xs: asFloat32(singleTensor(v.xs, where, 'xs')) as Tensor, ys: singleTensor(v.ys, where, 'ys') as Tensor };
+}
+
+/**
+ * Whether batches are disposed once used: TF.js does so for Datasets (anything with iterator());
+ * plain arrays and iterables of {xs, ys} are the caller's and stay intact.
+ */
+function ownsElements(ds: DatasetLike): boolean {
+  return !!ds && typeof (ds as { iterator?: unknown }).iterator === 'function';
+}
+
+/** Disposes a used batch: the element's tensors and the float32 copy of int32 features. */
+function disposeElement(value: unknown, xs: Tensor): void {
+  disposeTensors(value);
+  xs.dispose();
+}
+
+/** int32 / bool features (e.g. tf.oneHot in a map) as float32, as TF.js upcasts them in the first layer. */
+function asFloat32(x: unknown): unknown {
+  if (!(x instanceof Tensor) || x.isDisposed || x.dtype === 'float32') return x;
+  return new Tensor(Float32Array.from(x.values), x.shape, 'float32');
 }
