@@ -81,6 +81,17 @@ module.exports = [
       'tf.buffer', 'tf.data.generator', 'dataset.prefetch', 'model.fitDataset', 'model.evaluateDataset', 'tf.util.now'],
   },
   {
+    name: 'mnist-acgan',
+    exercises: 'ACGAN: generator (dense, reshape, conv2dTranspose, batch norm, embedding * latent via layers.multiply), two-output discriminator (leakyReLU), tf.model on several inputs/outputs, a frozen discriminator inside a combined model, trainOnBatch with a loss per output, tf.memory leak check, summaryFileWriter',
+    args: ['--logDir', '<tmp>'],
+    apis: ['tf.sequential', 'tf.layers.dense', 'tf.layers.reshape', 'tf.layers.conv2dTranspose', 'tf.layers.batchNormalization',
+      'tf.layers.conv2d', 'tf.layers.leakyReLU', 'tf.layers.dropout', 'tf.layers.flatten', 'tf.layers.embedding', 'tf.layers.multiply',
+      'tf.input', 'tf.model', 'layer.apply', 'functional.apply', 'functional.compile', 'functional.summary', 'functional.predict',
+      'functional.trainOnBatch', 'functional.save', 'functional.trainable', 'tf.train.adam', 'tf.util.assert', 'tf.randomUniform',
+      'tensor.asType', 'tensor.slice', 'tensor.mul', 'tensor.argMax', 'tensor.toFloat', 'tf.concat', 'tf.ones', 'tf.zeros', 'tf.tidy',
+      'tf.dispose', 'tf.expandDims', 'tf.oneHot', 'tf.tensor4d', 'tf.tensor1d', 'tf.memory', 'tf.node.summaryFileWriter'],
+  },
+  {
     name: 'fashion-mnist-vae',
     exercises: 'MLP variational autoencoder: Functional API (tf.input, layer.apply, tf.model, model.apply), a custom layer (extends tf.layers.Layer), custom loss minimised with optimizer.minimize',
     apis: ['tf.layers.Layer', 'tf.input', 'tf.model', 'layer.apply', 'functional.apply', 'functional.inputs', 'tf.sequential', 'tf.layers.dense',

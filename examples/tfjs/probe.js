@@ -1,6 +1,6 @@
 // Which of a list of API names ('tf.util.shuffle', 'tensor.argMax', 'model.layers', ...) the
 // loaded library lacks. Roots other than `tf` are small instances built here; when a root cannot
-// be built (its factory is missing or throws), every name under it counts as missing.
+// be built (its factory is missing or throws), the names under it are reported once, as 'root.*'.
 'use strict';
 
 function attempt(build) {
@@ -35,6 +35,10 @@ function missingApis(tf, apis) {
     const [root, ...rest] = name.split('.');
     if (!(root in builders)) throw new Error(`probe: unknown root '${root}' in '${name}'`);
     if (!(root in built)) built[root] = attempt(builders[root]);
+    if (built[root] === undefined) {
+      if (!missing.includes(`${root}.*`)) missing.push(`${root}.*`);
+      continue;
+    }
     let obj = built[root];
     for (const key of rest) {
       obj = obj != null && (typeof obj === 'object' || typeof obj === 'function') && key in obj ? attempt(() => obj[key]) : undefined;
