@@ -6,6 +6,7 @@ void InitGemm(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitTrainOps(Napi::Env env, Napi::Object exports);
 void InitNetwork(Napi::Env env, Napi::Object exports);
+void InitTensorOps(Napi::Env env, Napi::Object exports);
 }  // namespace cnn::binding
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -13,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cnn::binding::InitOps(env, exports);
   cnn::binding::InitTrainOps(env, exports);
   cnn::binding::InitNetwork(env, exports);
+  cnn::binding::InitTensorOps(env, exports);
   return exports;
 }
 

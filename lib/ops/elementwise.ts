@@ -17,7 +17,7 @@ export function binaryKernel(a: View, b: View, outDtype: DType, f: BinaryFn, hot
   const size = sizeOf(shape);
   const out = newData(outDtype, size);
   const av = a.values, bv = b.values;
-  if (hotName && hotBinary(hotName, out, a, b, size)) return make(out, shape, outDtype);
+  if (hotName && hotBinary(hotName, out, a, b, size, shape)) return make(out, shape, outDtype);
   if (a.size === size && b.size === size) {
     for (let i = 0; i < size; i++) out[i] = f(av[i], bv[i]);
   } else if (a.size === size && b.size === 1) {
