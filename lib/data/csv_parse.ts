@@ -83,16 +83,15 @@ export class CsvParser {
     const out: CsvRecord[] = [];
     const n = text.length;
     let start = 0; // where the current field's text starts in this chunk
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
+    let i = 0;
+    while (i < n) {
+      let c = text.charCodeAt(i);
       switch (this.state) {
         case State.FieldStart:
         case State.Gap:
           if (c === LF) {
             if (this.state === State.FieldStart && this.started && !this.ws) this.endField('');
-            this.endRecord(out);
-            this.line++;
-            this.recordLine = this.line;
+            this.newLine(out);
           } else if (c === CR) {
             // part of CRLF (a bare CR outside quotes is dropped)
           } else if (this.ws && (c === SPACE || c === TAB)) {
@@ -101,7 +100,6 @@ export class CsvParser {
             this.started = true;
             this.endField('');
           } else if (c === QUOTE) {
-            if (!this.started) this.recordLine = this.line;
             this.started = true;
             this.state = State.Quoted;
             start = i + 1;
@@ -110,57 +108,68 @@ export class CsvParser {
             this.state = State.Unquoted;
             start = i;
           }
+          i++;
           break;
         case State.Unquoted:
-          if (this.isDelim(c) || c === LF || c === CR) {
-            this.endField(this.carry + text.slice(start, i));
-            if (c === LF) {
-              this.endRecord(out);
-              this.line++;
-              this.recordLine = this.line;
-            } else if (c === CR) {
-              this.state = State.AfterQuoted; // the CR of CRLF: wait for the LF (or a delimiter)
-            } else {
-              this.state = this.ws ? State.Gap : State.FieldStart;
-            }
+          // scan to the end of the field
+          while (c !== LF && c !== CR && !this.isDelim(c)) {
+            if (++i === n) break;
+            c = text.charCodeAt(i);
           }
+          if (i === n) break;
+          this.endField(this.carry + text.slice(start, i));
+          if (c === LF) this.newLine(out);
+          else if (c === CR) this.state = State.AfterQuoted; // the CR of CRLF: wait for the LF (or a delimiter)
+          else this.state = this.ws ? State.Gap : State.FieldStart;
+          i++;
           break;
         case State.Quoted:
-          if (c === QUOTE) {
-            this.carry += text.slice(start, i);
-            this.state = State.QuoteInQuoted;
-          } else if (c === LF) {
-            this.line++;
+          // scan to the next quote, counting line breaks
+          while (c !== QUOTE) {
+            if (c === LF) this.line++;
+            if (++i === n) break;
+            c = text.charCodeAt(i);
           }
+          if (i === n) break;
+          this.carry += text.slice(start, i);
+          this.state = State.QuoteInQuoted;
+          i++;
           break;
         case State.QuoteInQuoted:
           if (c === QUOTE) {
             this.carry += '"';
             this.state = State.Quoted;
             start = i + 1;
+            i++;
           } else {
             this.state = State.AfterQuoted;
             this.fields.push(this.carry);
             this.carry = '';
-            i--; // handle c in AfterQuoted
+            // c is handled in AfterQuoted
           }
           break;
         case State.AfterQuoted:
           if (c === LF) {
-            this.endRecord(out);
-            this.line++;
-            this.recordLine = this.line;
+            this.newLine(out);
           } else if (this.isDelim(c)) {
             this.state = this.ws ? State.Gap : State.FieldStart;
           } else if (c !== CR) {
             // lenient: text after a closing quote joins the field
             this.fields[this.fields.length - 1] += text[i];
           }
+          i++;
           break;
       }
     }
     if (this.state === State.Unquoted || this.state === State.Quoted) this.carry += text.slice(start);
     return out;
+  }
+
+  /** A line break outside quotes: the record ends, the next one starts on the next line. */
+  private newLine(out: CsvRecord[]): void {
+    this.endRecord(out);
+    this.line++;
+    this.recordLine = this.line;
   }
 
   /** Ends the input; returns the last record if the text did not end with a line break. */
