@@ -18,5 +18,5 @@ const lines = [
 fs.writeFileSync(path.join(dist, 'index.mjs'), lines.join('\n'));
 fs.writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js';\nimport * as cjs from './index.js';\nexport default cjs;\n");
 
-fs.mkdirSync(path.join(dist, 'io', 'onnx'), { recursive: true });
-fs.copyFileSync(path.join(__dirname, '..', 'lib', 'io', 'onnx', 'onnx.proto'), path.join(dist, 'io', 'onnx', 'onnx.proto'));
+fs.mkdirSync(path.join(dist, 'onnx'), { recursive: true });
+fs.copyFileSync(path.join(__dirname, '..', 'lib', 'onnx', 'onnx.proto'), path.join(dist, 'onnx', 'onnx.proto'));

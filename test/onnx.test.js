@@ -9,8 +9,8 @@ const os = require('os');
 const path = require('path');
 const ort = require('onnxruntime-node');
 const cnn = require('..');
-const { onnxModelType } = require('../dist/io/onnx/schema');
-const { samePads } = require('../dist/io/onnx');
+const { onnxModelType } = require('../dist/onnx/schema');
+const { samePads } = require('../dist/onnx');
 
 const { layers } = cnn;
 const TOL = 1e-4;

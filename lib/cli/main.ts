@@ -75,9 +75,7 @@ function parse(argv: string[]) {
 }
 
 async function loadModelFile(file: string): Promise<tf.Sequential> {
-  const io = (await import('../io')) as unknown as { loadLayersModel?: (p: string) => Promise<tf.Sequential> };
-  if (!io.loadLayersModel) throw new Error('loading model files is not available in this build');
-  return io.loadLayersModel(file);
+  return tf.loadLayersModel(file);
 }
 
 async function train(v: ReturnType<typeof parse>['values']): Promise<void> {

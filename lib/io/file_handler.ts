@@ -11,7 +11,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { isPlainObject, shown } from './keras_json';
+import { isPlainObject, shown } from './json';
 import type { ModelArtifacts, ModelJSON, SaveResult, WeightsManifestEntry } from './types';
 import { concatBuffers, specsByteLength } from './weights';
 

@@ -7,7 +7,7 @@
  *   bytes 12..   n bytes of model.json (UTF-8), whose single manifest path is "weights.bin"
  *   then         the weight data, exactly as long as the manifest says
  */
-import { isPlainObject } from './keras_json';
+import { isPlainObject } from './json';
 import { modelJsonFor, MAX_MODEL_JSON_BYTES } from './file_handler';
 import type { IOHandler, ModelArtifacts, SaveResult, TrainingConfig, WeightsManifestEntry } from './types';
 import { concatBuffers } from './weights';

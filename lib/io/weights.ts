@@ -5,7 +5,7 @@
  * Error, never a huge allocation or a read past the data.
  */
 import type { WeightsManifestEntry } from './types';
-import { isPlainObject, shown } from './keras_json';
+import { isPlainObject, shown } from './json';
 
 /** Largest tensor accepted from a file: 2^28 elements (1 GiB of float32). */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;

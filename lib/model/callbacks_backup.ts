@@ -17,6 +17,7 @@ import * as path from 'path';
 import { describe } from '../util';
 import { Callback, Logs } from './callbacks';
 import type { Sequential } from './sequential';
+import { loadLayersModel, toBuffer } from './serialization';
 
 export interface BackupAndRestoreArgs {
   /** Folder for the backup (created if missing). Keras spelling backup_dir is accepted. */
@@ -80,8 +81,7 @@ export class BackupAndRestore extends Callback {
     const state = this.readState();
     if (!state) return;
     const where = `backupAndRestore: ${path.join(this.backupDir, state.model)}`;
-    const io = await import('../io');
-    const saved = await io.loadLayersModel(fs.readFileSync(path.join(this.backupDir, state.model)));
+    const saved = await loadLayersModel(fs.readFileSync(path.join(this.backupDir, state.model)));
     try {
       const m = this.seq;
       const mine = m.getOptimizerState();
@@ -116,8 +116,7 @@ export class BackupAndRestore extends Callback {
     const steps = this.params && this.params.samples > 0 ? this.params.steps : 0;
     if (steps > 0 && this.stepsThisEpoch < steps) return;
     this.epochComplete = true;
-    const io = await import('../io');
-    const bytes = await io.io.toBuffer(this.seq, { includeOptimizer: true });
+    const bytes = await toBuffer(this.seq, { includeOptimizer: true });
     fs.mkdirSync(this.backupDir, { recursive: true });
     const file = `model-${epoch}.bin`;
     writeAtomicSync(path.join(this.backupDir, file), bytes);

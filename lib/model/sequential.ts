@@ -19,6 +19,9 @@ import { getOptimizer, Optimizer, OptimizerIdentifier, slotInitialValue } from '
 import { ProgressBar } from './progress';
 import { Act } from '../backend/types';
 import type { SaveResult } from '../io/types';
+import { saveModel } from './serialization/save';
+import { modelToOnnx, saveOnnx } from '../onnx';
+import type { OnnxExportOptions } from '../onnx';
 
 export interface SequentialArgs {
   layers?: Layer[];
@@ -903,8 +906,17 @@ export class Sequential implements CallbackModel {
    */
   async save(handlerOrUrl: unknown, config?: { includeOptimizer?: boolean }): Promise<SaveResult> {
     this.checkUsable('save');
-    const io = await import('../io');
-    return io.saveModel(this, handlerOrUrl, config);
+    return saveModel(this, handlerOrUrl, config);
+  }
+
+  /** The model as ONNX bytes (opset 13): channels-last input [N, ...inputShape], same output as predict. */
+  toOnnx(options?: OnnxExportOptions): Uint8Array {
+    return modelToOnnx(this, options);
+  }
+
+  /** Writes toOnnx() to a file (through a temporary file and a rename). */
+  saveOnnx(file: string, options?: OnnxExportOptions): Promise<{ path: string; bytes: number }> {
+    return saveOnnx(this, file, options);
   }
 
   // ---------------------------------------------------------------- lifecycle

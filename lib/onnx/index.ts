@@ -2,7 +2,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import type { Sequential } from '../../model/sequential';
+import type { Sequential } from '../model/sequential';
 import { modelToOnnx } from './export';
 import type { OnnxExportOptions } from './export';
 

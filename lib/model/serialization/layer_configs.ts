@@ -9,14 +9,14 @@
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, Layer, MaxPooling2D, ReLU,
-} from '../model/layers';
-import type { LayerArgs } from '../model/layers';
+} from '../layers';
+import type { LayerArgs } from '../layers';
 import {
   Constant, getInitializer, Initializer, Ones, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
-} from '../model/initializers';
-import type { Distribution, FanMode } from '../model/initializers';
+} from '../initializers';
+import type { Distribution, FanMode } from '../initializers';
 import { isPlainObject, toPythonic, shown } from './keras_json';
-import { Policy, toPolicy } from '../model/mixed_precision';
+import { Policy, toPolicy } from '../mixed_precision';
 
 type Config = Record<string, unknown>;
 

@@ -1,93 +1,18 @@
 /**
- * Sequential model <-> TF.js layers-model artifacts: the Keras JSON topology, the model's weights
- * (named `<layer>/<kernel|bias|gamma|...>`), and with includeOptimizer the training config and
- * optimizer weights.
+ * Reading TF.js layers-model artifacts back into a model: the Keras JSON topology (TF.js, Keras 2
+ * and Keras 3 through tensorflowjs_converter), the weights by name, and the training config with
+ * the optimizer state.
  */
-import { Sequential } from '../model/sequential';
-import { BatchNormalization } from '../model/layers';
-import type { Layer } from '../model/layers';
-import { Tensor } from '../tensor';
+import { Sequential } from '../sequential';
+import type { Layer } from '../layers';
+import { Tensor } from '../../tensor';
 import { fromPythonic, isPlainObject, shown } from './keras_json';
-import { layerConfigToJson, layerFromConfig } from './layer_configs';
-import { compileFromTrainingConfig, optimizerWeights, restoreOptimizerWeights, trainingConfigOf } from './optimizer_state';
-import type { LoadOptions, ModelArtifacts, SaveConfig, WeightsManifestEntry } from './types';
-import { concatBuffers, decodeWeights, encodeWeights } from './weights';
-import type { DecodedWeight, NamedWeight } from './weights';
-
-/** The layers-model dialect written (TF.js's). */
-export const KERAS_VERSION = 'tfjs-layers 4.22.0';
-export const GENERATED_BY = 'cnn-node v0.1.0';
-export const LAYERS_MODEL_FORMAT = 'layers-model';
-
-// ---------------------------------------------------------------- writing
-
-/** Keras JSON topology of a Sequential model, as TF.js writes it. */
-export function modelTopology(model: Sequential): Record<string, unknown> {
-  const cfg = model.getConfig();
-  return {
-    class_name: 'Sequential',
-    config: {
-      name: cfg.name,
-      layers: cfg.layers.map((l) => ({ class_name: l.className, config: layerConfigToJson(l.className, l.config) })),
-    },
-    keras_version: KERAS_VERSION,
-    backend: 'tensor_flow.js',
-  };
-}
-
-/**
- * A layer's weights as they are saved. BatchNormalization without scale / center has no gamma /
- * beta in TF.js and Keras (here they are stored fixed at 1 / 0), so they are left out.
- */
-function savedWeightIndices(l: Layer): number[] {
-  const idx: number[] = [];
-  l.weightSpecs.forEach((w, j) => {
-    if (l instanceof BatchNormalization && ((w.name === 'gamma' && !l.scale) || (w.name === 'beta' && !l.center))) return;
-    idx.push(j);
-  });
-  return idx;
-}
-
-/** The model's weights in TF.js order: every trainable weight layer by layer, then the others. */
-export function modelWeights(model: Sequential): NamedWeight[] {
-  model.build();
-  const trainable: NamedWeight[] = [];
-  const frozen: NamedWeight[] = [];
-  for (const l of model.layers) {
-    for (const j of savedWeightIndices(l)) {
-      const w = l.weightSpecs[j];
-      const nw: NamedWeight = { name: `${l.name}/${w.name}`, shape: w.shape.slice(), values: l.weightViews[j].slice() };
-      (w.trainable ? trainable : frozen).push(nw);
-    }
-  }
-  return [...trainable, ...frozen];
-}
-
-/** Everything a save handler receives (TF.js LayersModel.save). */
-export function modelArtifacts(model: Sequential, config: SaveConfig = {}): ModelArtifacts {
-  if (config === null || typeof config !== 'object') throw new TypeError('save: config must be an object like {includeOptimizer: true}');
-  if (config.trainableOnly) throw new Error('save: trainableOnly is not supported; every weight is saved');
-  const weights = modelWeights(model);
-  const artifacts: ModelArtifacts = {
-    modelTopology: modelTopology(model),
-    format: LAYERS_MODEL_FORMAT,
-    generatedBy: GENERATED_BY,
-    convertedBy: null,
-  };
-  if (config.includeOptimizer) {
-    const tc = trainingConfigOf(model);
-    if (tc) {
-      artifacts.trainingConfig = tc;
-      weights.push(...optimizerWeights(model));
-    }
-  }
-  const { specs, data } = encodeWeights(weights);
-  artifacts.weightData = data;
-  artifacts.weightSpecs = specs;
-  return artifacts;
-}
-
-// ---------------------------------------------------------------- reading
+import { layerFromConfig } from './layer_configs';
+import { compileFromTrainingConfig, restoreOptimizerWeights } from './optimizer_state';
+import { LAYERS_MODEL_FORMAT, savedWeightIndices } from './save';
+import type { LoadOptions, ModelArtifacts, WeightsManifestEntry } from '../../io/types';
+import { concatBuffers, decodeWeights } from '../../io/weights';
+import type { DecodedWeight } from '../../io/weights';
 
 /** The Sequential config inside a topology: TF.js / Keras JSON, the converter's model_config wrapper, legacy arrays. */
 function sequentialConfig(topology: unknown, where: string): { name?: string; layers: unknown[]; buildInputShape?: unknown } {

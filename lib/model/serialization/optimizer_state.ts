@@ -6,15 +6,15 @@
  * Momentum: `/momentum`; Adagrad: `/accumulator`), all in the weight group 'optimizer'.
  * The engine keeps the slots of one variable side by side instead; this file does the reordering.
  */
-import { OptimizerKind } from '../backend/types';
-import type { LossConfig } from '../model/losses';
-import { losses } from '../model/losses';
-import type { Metric } from '../model/metrics';
-import { Optimizer, train } from '../model/optimizers';
-import type { Sequential } from '../model/sequential';
+import { OptimizerKind } from '../../backend/types';
+import type { LossConfig } from '../losses';
+import { losses } from '../losses';
+import type { Metric } from '../metrics';
+import { Optimizer, train } from '../optimizers';
+import type { Sequential } from '../sequential';
 import { fromPythonic, isPlainObject, toSnakeCase, shown } from './keras_json';
-import type { TrainingConfig } from './types';
-import type { DecodedWeight, NamedWeight } from './weights';
+import type { TrainingConfig } from '../../io/types';
+import type { DecodedWeight, NamedWeight } from '../../io/weights';
 
 function compiledOf(model: Sequential): { loss: LossConfig; metrics: Metric[]; optimizer: Optimizer } | undefined {
   return model.compileConfig;

@@ -1,6 +1,6 @@
 /**
  * The ONNX protobuf schema (onnx.proto beside this file's source), parsed once with protobufjs.
- * The compiled JavaScript lives in dist/io/onnx/, the schema stays in lib/io/onnx/; both places
+ * The compiled JavaScript lives in dist/onnx/, the schema stays in lib/onnx/; both places
  * are tried.
  */
 import { readFileSync, existsSync } from 'fs';
@@ -12,7 +12,7 @@ let modelType: Type | undefined;
 function schemaPath(): string {
   const candidates = [
     path.join(__dirname, 'onnx.proto'),
-    path.join(__dirname, '..', '..', '..', 'lib', 'io', 'onnx', 'onnx.proto'),
+    path.join(__dirname, '..', '..', 'lib', 'onnx', 'onnx.proto'),
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`toOnnx: the ONNX schema onnx.proto was not found (looked in ${candidates.join(', ')})`);

@@ -11,14 +11,14 @@
  * Dropout -> nothing; activations -> Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus,
  * Clip (relu6), x * Sigmoid(x) (swish), exact GELU through Erf, Softmax on the channel axis.
  */
-import { Act } from '../../backend/types';
-import { defaultAlpha } from '../../model/activations';
+import { Act } from '../backend/types';
+import { defaultAlpha } from '../model/activations';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, MaxPooling2D,
-} from '../../model/layers';
-import type { Layer } from '../../model/layers';
-import type { Sequential } from '../../model/sequential';
+} from '../model/layers';
+import type { Layer } from '../model/layers';
+import type { Sequential } from '../model/sequential';
 import { attr, GraphBuilder, valueInfo } from './graph';
 import { onnxModelType } from './schema';
 
