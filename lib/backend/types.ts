@@ -44,6 +44,12 @@ export interface Pool2DDims {
 export enum LayerKind {
   Conv2D = 0, Dense = 1, MaxPool2D = 2, AvgPool2D = 3, GlobalAvgPool2D = 4, GlobalMaxPool2D = 5,
   Flatten = 6, Dropout = 7, BatchNorm = 8, Activation = 9,
+  // graph nodes (merges read two or more tensors of the same shape; Concatenate joins on `axis`)
+  Add = 10, Subtract = 11, Multiply = 12, Average = 13, Maximum = 14, Minimum = 15, Concatenate = 16,
+  /** Two (1, 1, F) vectors -> (1, 1, 1); `normalize` divides by both L2 norms (cosine). */
+  Dot = 17,
+  /** A view: `out` is the new per-sample shape (same size). */
+  Reshape = 18,
 }
 
 /** Mirrors `cnn::OptimizerKind`. */
@@ -79,6 +85,26 @@ export interface LayerSpec {
   kernel?: number; bias?: number; gamma?: number; beta?: number; movingMean?: number; movingVar?: number;
   /** Conv2D / Dense compute dtype; absent = Float32. */
   dtype?: ComputeDtype;
+  /**
+   * Graph form: the tensor ids this node reads (ids 0..I-1 are the model inputs, I + j is node j's
+   * output). Absent: the chain form (node i reads node i-1, node 0 the single input).
+   */
+  inputs?: number[];
+  /** Merge nodes: the shapes of all inputs (`in` is the first). */
+  ins?: [number, number, number][];
+  /** Concatenate: the per-sample axis (0 = H, 1 = W, 2 = C; Keras axis -1 is 2). */
+  axis?: number;
+  /** Dot: L2-normalise both vectors first (cosine proximity). */
+  normalize?: boolean;
+}
+
+/** The loss of one model output (graph form); total loss = sum of weight * loss. */
+export interface OutputLossSpec {
+  loss: LossKind;
+  fromLogits?: boolean;
+  labelSmoothing?: number;
+  /** Keras lossWeights; default 1. */
+  weight?: number;
 }
 
 export interface OptimizerSpec {
@@ -93,8 +119,15 @@ export interface OptimizerSpec {
 export interface VariableSpec { offset: number; size: number; trainable: boolean }
 
 export interface NetworkSpec {
+  /** The nodes in topological order (each reads only model inputs or earlier nodes). */
   layers: LayerSpec[];
   vars: VariableSpec[];
+  /** Graph form: the per-sample shape [H, W, C] of each model input; absent = one input, layers[0].in. */
+  inputs?: [number, number, number][];
+  /** Graph form: tensor ids of the model outputs; absent = the last node. */
+  outputs?: number[];
+  /** Graph form: one loss per output; absent = `loss` / `fromLogits` / `labelSmoothing` for every output. */
+  outputLosses?: OutputLossSpec[];
   loss: LossKind;
   fromLogits?: boolean;
   labelSmoothing?: number;
@@ -105,21 +138,37 @@ export interface NetworkSpec {
 /** Labels: (n, D) floats, or (n) int32 class indices for the sparse loss. */
 export type Labels = Float32Array | Int32Array;
 
+/** One input per model input (in `inputs` order): a single Float32Array when there is one. */
+export type Inputs = Float32Array | Float32Array[];
+/** One label set per model output: a single Labels when there is one. */
+export type LabelSet = Labels | Labels[];
+/** One output buffer per model output: a single Float32Array when there is one. */
+export type Outputs = Float32Array | Float32Array[];
+
 /** A compiled network (native/engine/network.h, lib/backend/js/network.ts). */
 export interface Network {
-  forwardBackward(x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number;
-  trainStep(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): number;
+  /** Returns the total (weighted) loss; getLosses gives each output's. */
+  forwardBackward(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number;
+  trainStep(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): number;
   /** Same as trainStep but off the main thread (native) or after yielding to the event loop (js). */
-  trainStepAsync(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number>;
-  predict(out: Float32Array, x: Float32Array, n: number): void;
-  predictAsync(out: Float32Array, x: Float32Array, n: number): Promise<void>;
-  evaluate(out: Float32Array, x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number;
-  /** Copies the output (n * outSize floats) of the last forwardBackward / trainStep into dst. */
-  getOutput(dst: Float32Array): void;
+  trainStepAsync(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number>;
+  predict(out: Outputs, x: Inputs, n: number): void;
+  predictAsync(out: Outputs, x: Inputs, n: number): Promise<void>;
+  evaluate(out: Outputs, x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number;
+  /** Copies output k (n * outSizes[k] floats) of the last forwardBackward / trainStep into dst. */
+  getOutput(dst: Float32Array, k?: number): void;
+  /** Copies the per-output (unweighted) losses of the last forwardBackward / trainStep / evaluate into dst. */
+  getLosses(dst: Float32Array): void;
   /** Copies the flat gradient of the last forwardBackward / trainStep into dst (paramCount floats). */
   getGrads(dst: Float32Array): void;
+  /** Bytes of the training and inference arenas allocated so far (the engine's own count). */
+  arenaBytes(): number;
+  /** = outSizes[0] */
   readonly outSize: number;
+  /** = inSizes[0] */
   readonly inSize: number;
+  readonly outSizes: number[];
+  readonly inSizes: number[];
   readonly paramCount: number;
   readonly slotCount: number;
   /** Frees native memory now (the finalizer does it otherwise). Further calls throw. */

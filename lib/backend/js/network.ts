@@ -19,7 +19,8 @@
 // Buffers are allocated for the largest training batch seen (and, separately, the largest
 // inference batch) and reused for smaller ones.
 import {
-  Act, ComputeDtype, Conv2DDims, Labels, LayerKind, LossKind, Network, NetworkSpec, OptimizerKind, Pool2DDims,
+  Act, ComputeDtype, Conv2DDims, Inputs, LabelSet, Labels, LayerKind, LossKind, Network, NetworkSpec, Outputs,
+  Pool2DDims,
 } from '../types';
 import { activationApply, activationGrad, activationNeedsInput, softmaxRowsInto } from './activations';
 import { bf16RoundInto, bf16Rounded } from './bf16';
@@ -31,11 +32,10 @@ import {
   binaryCrossentropy, categoricalCrossentropy, meanAbsoluteError, meanSquaredError,
   softmaxCrossentropy, sparseCategoricalCrossentropy, sparseSoftmaxCrossentropy,
 } from './loss';
+import { createGraphNetwork } from './network_graph';
 import { CheckedSpec, LayerInfo, checkSpec } from './network_spec';
-import {
-  adagradUpdate, adamUpdate, adamwUpdate, clipByNorm, clipByValue, momentumUpdate, optimizerSlotCount,
-  rmspropUpdate, sgdUpdate,
-} from './optim';
+import { optimizerSlotCount } from './optim';
+import { TrainVar, applyUpdate, argF32, argI32, argInt, checkParamsSlots, one } from './network_common';
 import {
   avgPool2dBackward, avgPool2dForward, globalAvgPoolBackward, globalAvgPoolForward,
   globalMaxPoolBackward, globalMaxPoolForward, maxPool2dBackward, maxPool2dForward, pool2dDims,
@@ -52,8 +52,6 @@ interface LayerParams {
   movingMean: Float32Array | null; movingVar: Float32Array | null;
 }
 
-/** A trainable variable's views: weights, gradient, optimizer slots. */
-interface TrainVar { size: number; w: Float32Array; g: Float32Array; slots: Float32Array[] }
 
 /** A layer's buffers for `cap` samples; dims are rebuilt per call for the actual batch. */
 interface LayerBufs {
@@ -74,38 +72,13 @@ interface Arena {
   dcol: Float32Array | null;
 }
 
-// ---- argument checks with the binding's messages --------------------------------------------------
-
-function argInt(fn: string, name: string, v: number, lo: number, hi: number): number {
-  if (typeof v !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
-  if (!(v >= lo && v <= hi) || !Number.isInteger(v)) {
-    throw new RangeError(`${fn}: ${name} must be an integer in [${lo}, ${hi}], received ${v}`);
-  }
-  return v;
-}
-
-function argF32(fn: string, name: string, a: unknown, need: number, allowNull = false): Float32Array | null {
-  if (a === null || a === undefined) {
-    if (allowNull) return null;
-    throw new TypeError(`${fn}: ${name} must be a Float32Array, received nothing`);
-  }
-  if (!(a instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array`);
-  if (a.length < need) throw new TypeError(`${fn}: ${name} has ${a.length} elements, needs at least ${need}`);
-  return a;
-}
-
-function argI32(fn: string, name: string, a: unknown, need: number): Int32Array {
-  if (a === null || a === undefined) throw new TypeError(`${fn}: ${name} must be an Int32Array, received nothing`);
-  if (!(a instanceof Int32Array)) throw new TypeError(`${fn}: ${name} must be an Int32Array`);
-  if (a.length < need) throw new TypeError(`${fn}: ${name} has ${a.length} elements, needs at least ${need}`);
-  return a;
-}
-
 interface Batch { x: Float32Array; y: Labels; sw: Float32Array | null; n: number }
 
 class JsNetwork implements Network {
   readonly inSize: number;
   readonly outSize: number;
+  readonly inSizes: number[];
+  readonly outSizes: number[];
   readonly paramCount: number;
   readonly slotCount: number;
 
@@ -121,31 +94,19 @@ class JsNetwork implements Network {
   private infer: Arena | null = null;
   private evalProbs: Float32Array | null = null;
   private lastN = 0;
+  private lastLoss = 0;
   private busy = false;
   private disposed = false;
 
-  constructor(spec: NetworkSpec, params: Float32Array, slots: Float32Array) {
-    const s = checkSpec(spec);
-    const fn = 'createNetwork';
-    argF32(fn, 'params', params, 0);
-    argF32(fn, 'slots', slots, 0);
-    // As natively: the native engine keeps pointers into both buffers while a step runs.
-    for (const [name, a] of [['params', params], ['slots', slots]] as const) {
-      if ((a.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
-        throw new TypeError(`${fn}: ${name} must not be backed by a resizable ArrayBuffer (the engine holds pointers into it)`);
-      }
-    }
-    if (params.length < s.paramCount) {
-      throw new TypeError(`${fn}: params has ${params.length} elements, the vars need ${s.paramCount}`);
-    }
-    if (slots.length < s.slotCount) {
-      throw new TypeError(`${fn}: slots has ${slots.length} elements, the optimizer needs ${s.slotCount}`);
-    }
+  constructor(s: CheckedSpec, params: Float32Array, slots: Float32Array) {
+    checkParamsSlots(s.paramCount, s.slotCount, params, slots);
     this.s = s;
     this.params = params;
     this.slots = slots;
     this.inSize = s.inSize;
     this.outSize = s.outSize;
+    this.inSizes = [s.inSize];
+    this.outSizes = [s.outSize];
     this.paramCount = s.paramCount;
     this.slotCount = s.slotCount;
     this.sparse = s.loss === LossKind.SparseCategoricalCrossentropy;
@@ -475,23 +436,7 @@ class JsNetwork implements Network {
   }
 
   private update(lr: number, t: number): void {
-    const o = this.s.opt;
-    for (const { w, g, size, slots: sl } of this.trainVars) {
-      if (o.clipNorm > 0) clipByNorm(g, size, o.clipNorm);
-      if (o.clipValue > 0) clipByValue(g, size, o.clipValue);
-      switch (o.kind) {
-        case OptimizerKind.Sgd: sgdUpdate(w, g, size, lr); break;
-        case OptimizerKind.Momentum: momentumUpdate(w, sl[0], g, size, lr, o.momentum, o.nesterov); break;
-        case OptimizerKind.Adam: adamUpdate(w, sl[0], sl[1], g, size, lr, o.beta1, o.beta2, o.eps, t); break;
-        case OptimizerKind.AdamW:
-          adamwUpdate(w, sl[0], sl[1], g, size, lr, o.beta1, o.beta2, o.eps, o.weightDecay, t);
-          break;
-        case OptimizerKind.RMSprop:
-          rmspropUpdate(w, sl[0], sl[1], o.centered ? sl[2] : null, g, size, lr, o.rho, o.momentum, o.eps, o.centered);
-          break;
-        default: adagradUpdate(w, sl[0], g, size, lr, o.eps); break;
-      }
-    }
+    applyUpdate(this.trainVars, this.s.opt, lr, t);
   }
 
   /** Inference-mode forward of n samples into out, in chunks. */
@@ -519,8 +464,9 @@ class JsNetwork implements Network {
   }
 
   /** (x, y, sw, n) with n read first, as the binding does. */
-  private readBatch(fn: string, x: Float32Array, y: Labels, sw: Float32Array | null, n: number): Batch {
+  private readBatch(fn: string, xs: Inputs, ys: LabelSet, sw: Float32Array | null, n: number): Batch {
     argInt(fn, 'n', n, 1, INT_MAX);
+    const x = one(fn, 'x', xs), y = one(fn, 'y', ys);
     const xa = argF32(fn, 'x', x, n * this.inSize) as Float32Array;
     let ya: Labels;
     if (this.sparse) {
@@ -574,26 +520,27 @@ class JsNetwork implements Network {
 
   // ---- the Network interface ------------------------------------------------------------------
 
-  forwardBackward(x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number {
+  forwardBackward(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number {
     const fn = 'forwardBackward';
     this.ready(fn);
     const b = this.readBatch(fn, x, y, sw, n);
-    return this.run(() => this.forwardBackwardRun(b));
+    return this.run(() => (this.lastLoss = this.forwardBackwardRun(b)));
   }
 
-  trainStep(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): number {
+  trainStep(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): number {
     const fn = 'trainStep';
     this.ready(fn);
     const b = this.readBatch(fn, x, y, sw, n);
     this.readStep(fn, lr, t);
     return this.run(() => {
       const loss = this.forwardBackwardRun(b);
+      this.lastLoss = loss;
       this.update(lr, t);
       return loss;
     });
   }
 
-  trainStepAsync(x: Float32Array, y: Labels, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number> {
+  trainStepAsync(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number> {
     const fn = 'trainStepAsync';
     let b: Batch;
     return this.runAsync(() => {
@@ -602,48 +549,70 @@ class JsNetwork implements Network {
       this.readStep(fn, lr, t);
     }, () => {
       const loss = this.forwardBackwardRun(b);
+      this.lastLoss = loss;
       this.update(lr, t);
       return loss;
     });
   }
 
-  predict(out: Float32Array, x: Float32Array, n: number): void {
+  predict(out: Outputs, x: Inputs, n: number): void {
     const fn = 'predict';
     this.ready(fn);
     argInt(fn, 'n', n, 1, INT_MAX);
-    const o = argF32(fn, 'out', out, n * this.outSize) as Float32Array;
-    const xa = argF32(fn, 'x', x, n * this.inSize) as Float32Array;
+    const o = argF32(fn, 'out', one(fn, 'out', out), n * this.outSize) as Float32Array;
+    const xa = argF32(fn, 'x', one(fn, 'x', x), n * this.inSize) as Float32Array;
     this.run(() => this.predictRun(o, xa, n));
   }
 
-  predictAsync(out: Float32Array, x: Float32Array, n: number): Promise<void> {
+  predictAsync(out: Outputs, x: Inputs, n: number): Promise<void> {
     const fn = 'predictAsync';
     let o: Float32Array, xa: Float32Array;
     return this.runAsync(() => {
       this.ready(fn);
       argInt(fn, 'n', n, 1, INT_MAX);
-      o = argF32(fn, 'out', out, n * this.outSize) as Float32Array;
-      xa = argF32(fn, 'x', x, n * this.inSize) as Float32Array;
+      o = argF32(fn, 'out', one(fn, 'out', out), n * this.outSize) as Float32Array;
+      xa = argF32(fn, 'x', one(fn, 'x', x), n * this.inSize) as Float32Array;
     }, () => this.predictRun(o, xa, n));
   }
 
-  evaluate(out: Float32Array, x: Float32Array, y: Labels, sw: Float32Array | null, n: number): number {
+  evaluate(out: Outputs, x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number {
     const fn = 'evaluate';
     this.ready(fn);
     const b = this.readBatch(fn, x, y, sw, n);
-    const o = argF32(fn, 'out', out, n * this.outSize) as Float32Array;
+    const o = argF32(fn, 'out', one(fn, 'out', out), n * this.outSize) as Float32Array;
     return this.run(() => {
       this.predictRun(o, b.x, n);
       if (this.s.fromLogits && (this.evalProbs === null || this.evalProbs.length < n * this.outSize)) {
         this.evalProbs = this.probsBuffer(n); // the softmax of the whole set's logits
       }
-      return this.lossOf(this.evalProbs, null, o, b.y, b.sw, n);
+      return (this.lastLoss = this.lossOf(this.evalProbs, null, o, b.y, b.sw, n));
     });
   }
 
-  getOutput(dst: Float32Array): void {
+  getLosses(dst: Float32Array): void {
+    const fn = 'getLosses';
+    this.ready(fn);
+    (argF32(fn, 'dst', dst, 1) as Float32Array)[0] = this.lastLoss;
+  }
+
+  arenaBytes(): number {
+    let bytes = 0;
+    for (const A of [this.train, this.infer]) {
+      if (A === null) continue;
+      const seen = new Set<ArrayBufferLike>();
+      const add = (a: Float32Array | Int32Array | null): void => {
+        if (a !== null && !seen.has(a.buffer)) { seen.add(a.buffer); bytes += a.byteLength; }
+      };
+      for (const b of A.layers) [b.out, b.pre, b.col, b.argmax, b.xhat, b.mean, b.invstd, b.mask].forEach(add);
+      [A.probs, A.gA, A.gB, A.dcol].forEach(add);
+    }
+    return bytes;
+  }
+
+  getOutput(dst: Float32Array, k = 0): void {
     const fn = 'getOutput';
     this.ready(fn);
+    argInt(fn, 'k', k, 0, 0);
     if (this.lastN === 0 || this.train === null) throw new Error(`${fn}: no forwardBackward or trainStep has run yet`);
     const len = this.lastN * this.outSize;
     const d = argF32(fn, 'dst', dst, len) as Float32Array;
@@ -669,5 +638,6 @@ class JsNetwork implements Network {
 
 /** Compiles a network over caller-owned params and slots (see native/engine/network.h). */
 export function createNetwork(spec: NetworkSpec, params: Float32Array, slots: Float32Array): Network {
-  return new JsNetwork(spec, params, slots);
+  const s = checkSpec(spec);
+  return s.chain ? new JsNetwork(s, params, slots) : createGraphNetwork(s, params, slots);
 }

@@ -29,7 +29,16 @@ export interface LayerInfo {
   dtype: ComputeDtype;
   /** Owns a parameter range inside a trainable variable. */
   trainable: boolean;
+  /** Graph form: the tensor ids read (chain form: filled in as [i]); merges read several. */
+  inputs: number[];
+  /** Graph form: the shapes of the inputs (= [in] for single-input kinds). */
+  ins: Shape[];
+  axis: number;
+  normalize: boolean;
 }
+
+/** The loss of one output, filled in. */
+export interface OutputLoss { loss: LossKind; fromLogits: boolean; labelSmoothing: number; weight: number }
 
 export interface VarInfo { offset: number; size: number; trainable: boolean; slotBase: number }
 
@@ -50,10 +59,27 @@ export interface CheckedSpec {
   firstTrainable: number;
   /** Last activation Softmax with (sparse) categorical CE on probabilities. */
   fusedSoftmax: boolean;
+  /**
+   * False when the spec needs the graph engine (network_graph.ts): several inputs or outputs,
+   * merge nodes, a node reading anything but the one before it, shared parameters, a loss weight.
+   * A graph-form spec that is a plain chain runs on the chain engine, as the chain form does.
+   */
+  chain: boolean;
+  /** Model inputs: their per-sample shapes (tensor ids 0..I-1). */
+  inputShapes: Shape[];
+  /** Tensor ids of the outputs, and their losses. */
+  outputs: number[];
+  outputLosses: OutputLoss[];
+  /** Per tensor id: its shape. */
+  tensorShapes: Shape[];
 }
 
-const KIND_NAMES = ['Conv2D', 'Dense', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D',
-  'Flatten', 'Dropout', 'BatchNorm', 'Activation'];
+export const KIND_NAMES = ['Conv2D', 'Dense', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D',
+  'Flatten', 'Dropout', 'BatchNorm', 'Activation', 'Add', 'Subtract', 'Multiply', 'Average', 'Maximum',
+  'Minimum', 'Concatenate', 'Dot', 'Reshape'];
+
+/** Kinds that read two or more tensors. */
+export const isMerge = (k: LayerKind): boolean => k >= LayerKind.Add && k <= LayerKind.Dot;
 const INT_MAX = 2147483647;
 const MAX_SAFE = 2 ** 53;
 
@@ -108,8 +134,10 @@ function boolField(o: Obj, key: string, path: string, def: boolean, required = f
 }
 
 function shapeField(o: Obj, key: string, path: string): Shape {
-  const v = o[key];
-  const p = `${path}.${key}`;
+  return shapeAt(o[key], `${path}.${key}`);
+}
+
+function shapeAt(v: unknown, p: string): Shape {
   if (!Array.isArray(v) || v.length !== 3) throw specError(p, 'an array of 3 positive integers', v);
   let size = 1;
   for (let i = 0; i < 3; i++) {  // an index loop: forEach would skip holes ([28, , 1])
@@ -135,7 +163,7 @@ function safeProduct(what: string, xs: number[]): number {
 
 function readLayer(v: unknown, path: string): LayerInfo {
   if (!isObject(v)) throw specError(path, 'an object', v);
-  const kind = intField(v, 'kind', path, 0, LayerKind.Activation, 0, true) as LayerKind;
+  const kind = intField(v, 'kind', path, 0, LayerKind.Reshape, 0, true) as LayerKind;
   const conv = kind === LayerKind.Conv2D, dense = kind === LayerKind.Dense;
   const inS = shapeField(v, 'in', path), outS = shapeField(v, 'out', path);
   const info: LayerInfo = {
@@ -157,7 +185,16 @@ function readLayer(v: unknown, path: string): LayerInfo {
     movingVar: intField(v, 'movingVar', path, -1, MAX_SAFE, -1),
     dtype: intField(v, 'dtype', path, 0, ComputeDtype.BFloat16, 0) as ComputeDtype,
     trainable: false,
+    inputs: idsField(v, 'inputs', path),
+    ins: [],
+    axis: intField(v, 'axis', path, 0, 2, 2),
+    normalize: boolField(v, 'normalize', path, false),
   };
+  const insV = v.ins;
+  if (insV !== undefined) {
+    if (!Array.isArray(insV)) throw specError(`${path}.ins`, 'an array of shapes', insV);
+    info.ins = insV.map((e, k) => shapeAt(e, `${path}.ins[${k}]`));
+  }
   // The same limits as the native binding, so both backends refuse an absurd spec with one message.
   if (conv) {
     safeProduct(`${path} kernel (kh * kw * in[2] * filters)`, [info.kh, info.kw, inS[2], info.filters]);
@@ -167,6 +204,33 @@ function readLayer(v: unknown, path: string): LayerInfo {
   }
   if (dense) safeProduct(`${path} kernel (in[2] * units)`, [inS[2], info.units]);
   return info;
+}
+
+/** An optional array of non-negative integer ids ([] when absent). */
+function idsField(o: Obj, key: string, path: string): number[] {
+  const v = o[key];
+  if (v === undefined) return [];
+  const p = `${path}.${key}`;
+  if (!Array.isArray(v)) throw specError(p, 'an array of tensor ids', v);
+  const out: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const e: unknown = v[i];
+    if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e > INT_MAX) {
+      throw specError(`${p}[${i}]`, 'a non-negative integer', e);
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+function readOutputLoss(v: unknown, path: string): OutputLoss {
+  if (!isObject(v)) throw specError(path, 'an object {loss, fromLogits, labelSmoothing, weight}', v);
+  return {
+    loss: intField(v, 'loss', path, 0, LossKind.MeanAbsoluteError, 0, true) as LossKind,
+    fromLogits: boolField(v, 'fromLogits', path, false),
+    labelSmoothing: numField(v, 'labelSmoothing', path, 0, 1, 0),
+    weight: numField(v, 'weight', path, 0, 1e30, 1),
+  };
 }
 
 function readOpt(v: unknown): Required<OptimizerSpec> {
@@ -215,13 +279,33 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
       slotBase: -1,
     };
   });
-  const loss = intField(spec, 'loss', 'spec', 0, LossKind.MeanAbsoluteError, 0, true) as LossKind;
-  const fromLogits = boolField(spec, 'fromLogits', 'spec', false);
-  const labelSmoothing = numField(spec, 'labelSmoothing', 'spec', 0, 1, 0);
+  let loss = intField(spec, 'loss', 'spec', 0, LossKind.MeanAbsoluteError, 0, true) as LossKind;
+  let fromLogits = boolField(spec, 'fromLogits', 'spec', false);
+  let labelSmoothing = numField(spec, 'labelSmoothing', 'spec', 0, 1, 0);
   const seed = intField(spec, 'seed', 'spec', 0, 0xffffffff, 0);
   const opt = readOpt(spec.opt);
 
+  // graph fields (absent: the chain form)
+  let inputShapes: Shape[] | null = null;
+  if (spec.inputs !== undefined) {
+    const v = spec.inputs;
+    if (!Array.isArray(v)) throw specError('spec.inputs', 'an array of shapes', v);
+    inputShapes = v.map((e, k) => shapeAt(e, `inputs[${k}]`));
+  }
+  const outputsRaw = spec.outputs === undefined ? null : idsField(spec, 'outputs', 'spec');
+  let lossesRaw: OutputLoss[] | null = null;
+  if (spec.outputLosses !== undefined) {
+    const v = spec.outputLosses;
+    if (!Array.isArray(v)) throw specError('spec.outputLosses', 'an array', v);
+    lossesRaw = v.map((e, k) => readOutputLoss(e, `outputLosses[${k}]`));
+  }
+  const graphForm = inputShapes !== null || outputsRaw !== null || lossesRaw !== null ||
+    (spec.layers as Obj[]).some((l) => l.inputs !== undefined || l.ins !== undefined);
+
   if (layers.length === 0) throw fail('network', 'the network has no layers');
+  if (inputShapes === null) inputShapes = [layers[0].in];
+  if (inputShapes.length === 0) throw fail('network', 'the network has no inputs');
+  const I = inputShapes.length;
 
   // vars: no overlaps; the parameter count is the end of the furthest one
   let paramCount = 0;
@@ -235,12 +319,43 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
   const varOf = (off: number, size: number): number =>
     vars.findIndex((v) => off >= v.offset && off + size <= v.offset + v.size);
 
+  const tensorShapes: Shape[] = inputShapes.slice();
   const ranges: Range[] = [];
+  let chain = I === 1;
   layers.forEach((L, i) => {
     const where = `layers[${i}] (${KIND_NAMES[L.kind]})`;
-    if (i > 0 && !sameShape(layers[i - 1].out, L.in)) {
-      throw fail(where, `in ${shapeStr(L.in)} does not match the previous layer's out ${shapeStr(layers[i - 1].out)}`);
+    // wiring: the ids read, their count, their shapes
+    const prevId = i === 0 ? 0 : I + i - 1;
+    if (L.inputs.length === 0) L.inputs = [prevId];
+    const nIn = L.inputs.length, merge = isMerge(L.kind);
+    if (!merge && nIn !== 1) throw fail(where, `takes 1 input, received ${nIn} ids`);
+    if (merge && nIn < 2) throw fail(where, `a merge takes 2 or more inputs, received ${nIn}`);
+    if ((L.kind === LayerKind.Subtract || L.kind === LayerKind.Dot) && nIn !== 2) {
+      throw fail(where, `takes exactly 2 inputs, received ${nIn}`);
     }
+    for (const id of L.inputs) {
+      if (id >= I + i) {
+        throw fail(where, `input id ${id} is not a model input or an earlier node's output (ids 0..${I + i - 1})`);
+      }
+    }
+    if (nIn !== 1 || L.inputs[0] !== prevId) chain = false;
+    const shapes = L.inputs.map((id) => tensorShapes[id]);
+    if (!graphForm) {
+      if (i > 0 && !sameShape(layers[i - 1].out, L.in)) {
+        throw fail(where, `in ${shapeStr(L.in)} does not match the previous layer's out ${shapeStr(layers[i - 1].out)}`);
+      }
+    } else if (!sameShape(shapes[0], L.in)) {
+      throw fail(where, `in ${shapeStr(L.in)} does not match the shape ${shapeStr(shapes[0])} of input id ${L.inputs[0]}`);
+    }
+    if (L.ins.length > 0) {
+      if (L.ins.length !== nIn) throw fail(where, `ins has ${L.ins.length} shapes for ${nIn} inputs`);
+      L.ins.forEach((sh, k) => {
+        if (!sameShape(sh, shapes[k])) {
+          throw fail(where, `ins[${k}] ${shapeStr(sh)} does not match the shape ${shapeStr(shapes[k])} of input id ${L.inputs[k]}`);
+        }
+      });
+    }
+    L.ins = shapes;
     const [H, W, C] = L.in;
     const param = (field: 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVar', size: number,
                    optional: boolean, stat = false): void => {
@@ -256,6 +371,8 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
       const want: Shape = [oh, ow, oc];
       if (!sameShape(want, L.out)) throw fail(where, `out must be ${shapeStr(want)}, received ${shapeStr(L.out)}`);
     };
+    const pair = (k: number): string =>
+      `input id ${L.inputs[0]} is ${shapeStr(shapes[0])} and input id ${L.inputs[k]} is ${shapeStr(shapes[k])}`;
     switch (L.kind) {
       case LayerKind.Conv2D: {
         let d;
@@ -306,17 +423,54 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
           if (vars[varOf(off, C)].trainable) throw fail(where, 'movingMean / movingVar must lie in non-trainable vars');
         }
         break;
-      default: // Activation
+      case LayerKind.Concatenate: {
+        const a = L.axis, o: Shape = [shapes[0][0], shapes[0][1], shapes[0][2]];
+        for (let k = 1; k < nIn; k++) {
+          for (let ax = 0; ax < 3; ax++) {
+            if (ax !== a && shapes[k][ax] !== shapes[0][ax]) throw fail(where, `inputs must agree except on axis ${a}: ${pair(k)}`);
+          }
+          o[a] += shapes[k][a];
+        }
+        if (o[0] * o[1] * o[2] > INT_MAX) throw fail(where, 'per-sample size too large');
+        expectOut(o[0], o[1], o[2]);
+        break;
+      }
+      case LayerKind.Dot:
+        if (shapes[0][0] !== 1 || shapes[0][1] !== 1 || !sameShape(shapes[0], shapes[1])) {
+          throw fail(where, `needs two [1, 1, F] vectors of the same F: ${pair(1)}`);
+        }
+        expectOut(1, 1, 1);
+        break;
+      case LayerKind.Reshape:
+        chain = false;
+        if (L.outSize !== L.inSize) {
+          throw fail(where, `out ${shapeStr(L.out)} must hold as many values as in ${shapeStr(L.in)}`);
+        }
+        break;
+      case LayerKind.Activation:
+        expectOut(H, W, C);
+        break;
+      default: // elementwise merges
+        for (let k = 1; k < nIn; k++) {
+          if (!sameShape(shapes[k], shapes[0])) throw fail(where, `inputs must have the same shape: ${pair(k)}`);
+        }
         expectOut(H, W, C);
         break;
     }
+    tensorShapes.push(L.out);
   });
 
-  // layers never share parameters (backward overwrites, it does not accumulate)
-  ranges.sort((a, b) => a.offset - b.offset);
+  // Layers share a parameter range only in graph form (one layer applied twice: the same field at
+  // the same offset, gradients summed); any other overlap is refused.
+  ranges.sort((a, b) => a.offset - b.offset || b.size - a.size);
+  let shared = false;
   for (let j = 1; j < ranges.length; j++) {
     const a = ranges[j - 1], b = ranges[j];
     if (b.offset < a.offset + a.size) {
+      if (graphForm && a.offset === b.offset && a.size === b.size && a.field === b.field) {
+        shared = true;
+        continue;
+      }
       throw fail(`layers[${b.layer}]`, `${b.field} overlaps layers[${a.layer}].${a.field}`);
     }
   }
@@ -326,19 +480,42 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
     layers[r.layer].trainable = true;
     if (firstTrainable < 0 || r.layer < firstTrainable) firstTrainable = r.layer;
   }
-  if (layers.every((L) => L.kind === LayerKind.Flatten)) {
+  if (layers.every((L) => L.kind === LayerKind.Flatten || L.kind === LayerKind.Reshape)) {
     throw fail('network', 'the network has only Flatten layers: nothing to compute');
   }
 
-  // loss
-  const last = layers[layers.length - 1];
-  const categorical = loss === LossKind.CategoricalCrossentropy || loss === LossKind.SparseCategoricalCrossentropy;
-  if (categorical && (last.out[0] !== 1 || last.out[1] !== 1)) {
-    throw fail('loss', `categorical losses need a [1, 1, classes] output, the last layer gives ${shapeStr(last.out)}` +
-      ' (add Flatten or global pooling)');
+  // outputs and their losses
+  const nT = I + layers.length;
+  const outputs = outputsRaw ?? [nT - 1];
+  if (outputs.length === 0) throw fail('outputs', 'the network has no outputs');
+  outputs.forEach((id, k) => {
+    if (id < I || id >= nT) throw fail(`outputs[${k}]`, `id ${id} is not a node's output (ids ${I}..${nT - 1})`);
+    if (outputs.indexOf(id) !== k) throw fail(`outputs[${k}]`, `id ${id} is listed twice`);
+  });
+  if (lossesRaw !== null && lossesRaw.length !== outputs.length) {
+    throw fail('outputLosses', `has ${lossesRaw.length} entries for ${outputs.length} outputs`);
   }
-  const lastSoftmax = last.act === Act.Softmax &&
-    (last.kind === LayerKind.Conv2D || last.kind === LayerKind.Dense || last.kind === LayerKind.Activation);
+  const outputLosses = lossesRaw ?? outputs.map(() => ({ loss, fromLogits, labelSmoothing, weight: 1 }));
+  const readers = new Array<number>(nT).fill(0);
+  for (const L of layers) for (const id of L.inputs) readers[id]++;
+  let fusedSoftmax = false;
+  outputLosses.forEach((ol, k) => {
+    const shape = tensorShapes[outputs[k]], node = layers[outputs[k] - I];
+    const categorical = ol.loss === LossKind.CategoricalCrossentropy || ol.loss === LossKind.SparseCategoricalCrossentropy;
+    if (categorical && (shape[0] !== 1 || shape[1] !== 1)) {
+      if (outputs.length === 1) {
+        throw fail('loss', `categorical losses need a [1, 1, classes] output, the last layer gives ${shapeStr(shape)}` +
+          ' (add Flatten or global pooling)');
+      }
+      throw fail(`outputLosses[${k}]`, `categorical losses need a [1, 1, classes] output, output id ${outputs[k]} gives ${shapeStr(shape)}` +
+        ' (add Flatten or global pooling)');
+    }
+    const softmax = node.act === Act.Softmax &&
+      (node.kind === LayerKind.Conv2D || node.kind === LayerKind.Dense || node.kind === LayerKind.Activation);
+    if (k === 0) fusedSoftmax = categorical && !ol.fromLogits && softmax && readers[outputs[k]] === 0;
+  });
+  chain = chain && !shared && outputs.length === 1 && outputs[0] === nT - 1 && outputLosses[0].weight === 1;
+  if (chain) ({ loss, fromLogits, labelSmoothing } = outputLosses[0]);
 
   // optimizer slots, per trainable var in vars order
   const per = optimizerSlotCount(opt.kind);
@@ -349,9 +526,10 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
     slotCount += v.size * per;
   }
 
+  const sizeOf = (sh: Shape): number => sh[0] * sh[1] * sh[2];
   return {
     layers, vars, loss, fromLogits, labelSmoothing, opt, seed, paramCount, slotCount,
-    inSize: layers[0].inSize, outSize: last.outSize, firstTrainable,
-    fusedSoftmax: categorical && !fromLogits && lastSoftmax,
+    inSize: sizeOf(inputShapes[0]), outSize: sizeOf(tensorShapes[outputs[0]]), firstTrainable,
+    fusedSoftmax, chain, inputShapes, outputs, outputLosses, tensorShapes,
   };
 }
