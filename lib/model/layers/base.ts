@@ -7,7 +7,8 @@ import { ComputeDtype } from '../../backend/types';
 import type { LayerSpec } from '../../backend/types';
 import { Tensor } from '../../tensor';
 import type { Initializer } from '../initializers';
-import { shapeStr } from '../../util';
+import { describe, shapeStr } from '../../util';
+import { InboundNode, SymbolicTensor } from '../symbolic';
 import { DTypeLike, getGlobalPolicy, Policy, toPolicy } from '../mixed_precision';
 
 export interface LayerArgs {
@@ -64,9 +65,12 @@ export abstract class Layer {
   /** Per-sample input shape given by inputShape / batchInputShape (first layer). */
   readonly declaredInputShape?: number[];
   readonly declaredBatchSize?: number;
-  /** Set by build(). */
+  /** Set by build(): the (first) input's per-sample shape, every input's (merge layers read several), the output's. */
   inputShape?: number[];
+  inputShapes?: number[][];
   outputShape?: number[];
+  /** The calls of this layer in the Functional API (layer.apply), in order. */
+  inboundNodes: InboundNode[] = [];
   weightSpecs: WeightSpec[] = [];
   /** Views into the model's parameter buffer, one per weight spec (set when the model is built). */
   weightViews: Float32Array[] = [];
@@ -93,9 +97,41 @@ export abstract class Layer {
   /** Checks the input shape, declares weights, returns the per-sample output shape. */
   build(inputShape: number[]): number[] {
     this.inputShape = inputShape.slice();
+    this.inputShapes = [inputShape.slice()];
     this.weightSpecs = this.declareWeights(inputShape);
     this.outputShape = this.computeOutputShape(inputShape);
     return this.outputShape;
+  }
+
+  /** build() for the shapes of all inputs: one for most layers, two or more for the merge layers. */
+  buildFromShapes(shapes: number[][]): number[] {
+    if (shapes.length !== 1) throw new Error(`layer ${this.name} (${this.className}) expects 1 input, but it was called on ${shapes.length} inputs`);
+    return this.build(shapes[0]);
+  }
+
+  /**
+   * The Functional API: calls the layer on symbolic tensors (from tf.input() or another layer's
+   * apply()) and returns the symbolic output. The first call builds the layer; later calls reuse its
+   * weights (a shared layer) and must have the same input shapes.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length === 0 || list.some((t) => !(t instanceof SymbolicTensor))) {
+      throw new TypeError(`${this.name}.apply: expected a SymbolicTensor (from tf.input() or a layer's apply()) or an array of them, received ${describe(inputs)}`);
+    }
+    const shapes = list.map((t) => t.sampleShape);
+    if (this.inboundNodes.length > 0 && this.inputShapes) {
+      const same = shapes.length === this.inputShapes.length && shapes.every((s, i) => shapeStr(s) === shapeStr(this.inputShapes![i]));
+      if (!same) {
+        throw new Error(`layer ${this.name} was called on input shape ${shapes.map(shapeStr).join(', ')}, but it was built for ${this.inputShapes.map(shapeStr).join(', ')} (a shared layer must be called on the same shapes)`);
+      }
+    } else {
+      this.buildFromShapes(shapes);
+    }
+    const k = this.inboundNodes.length;
+    const out = new SymbolicTensor([null, ...this.outputShape!], this, k, list, `${this.name}/${this.name}${k ? `_${k}` : ''}`);
+    this.inboundNodes.push({ inputs: list, output: out });
+    return out;
   }
 
   abstract computeOutputShape(inputShape: number[]): number[];
