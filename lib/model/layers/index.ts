@@ -3,6 +3,7 @@ import { Conv2D, Conv2DArgs } from './conv';
 import { Activation, ActivationArgs, Dense, DenseArgs, Dropout, DropoutArgs, Flatten, InputLayer, InputLayerArgs, ReLU, ReLUArgs } from './core';
 import { BatchNormalization, BatchNormalizationArgs } from './normalization';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Pooling2DArgs } from './pooling';
+import { Add, Average, Concatenate, ConcatenateArgs, Dot, DotArgs, Maximum, Minimum, Multiply, Reshape, ReshapeArgs, Subtract } from './merge';
 import type { LayerArgs } from './base';
 
 export { Layer } from './base';
@@ -11,6 +12,7 @@ export * from './conv';
 export * from './core';
 export * from './normalization';
 export * from './pooling';
+export * from './merge';
 
 export const layers = {
   conv2d: (args: Conv2DArgs) => new Conv2D(args),
@@ -27,4 +29,13 @@ export const layers = {
   activation: (args: ActivationArgs) => new Activation(args),
   reLU: (args: ReLUArgs = {}) => new ReLU(args),
   inputLayer: (args: InputLayerArgs) => new InputLayer(args),
+  add: (args: LayerArgs = {}) => new Add(args),
+  subtract: (args: LayerArgs = {}) => new Subtract(args),
+  multiply: (args: LayerArgs = {}) => new Multiply(args),
+  average: (args: LayerArgs = {}) => new Average(args),
+  maximum: (args: LayerArgs = {}) => new Maximum(args),
+  minimum: (args: LayerArgs = {}) => new Minimum(args),
+  concatenate: (args: ConcatenateArgs = {}) => new Concatenate(args),
+  dot: (args: DotArgs) => new Dot(args),
+  reshape: (args: ReshapeArgs) => new Reshape(args),
 };
