@@ -30,10 +30,10 @@ function mergeNet(kind, extra = {}) {
 function residualNet() {
   const b = new GraphBuilder([[6, 6, 2]]);
   const s = b.conv(0, 4, { act: ACT.Relu });
-  const c1 = b.conv(s, 4);
+  const c1 = b.conv(s, 4, { bias: false }); // (a bias before BN has no gradient: Adam would amplify rounding noise)
   const n1 = b.bn(c1);
   const r1 = b.act(n1, ACT.Relu);
-  const c2 = b.conv(r1, 4);
+  const c2 = b.conv(r1, 4, { bias: false });
   const n2 = b.bn(c2);
   const add = b.merge(K.Add, [n2, s]);
   const r2 = b.act(add, ACT.Relu);

@@ -7,6 +7,7 @@
 // freed memory (params and slots stay in place: see Ready()). The worker holds the network object,
 // touches no JS value off the main thread, and settles a promise. One network runs one call at a time.
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <functional>
 #include <initializer_list>
@@ -91,23 +92,44 @@ Napi::Array ArrayField(Napi::Object o, const char* key) {
 
 // [H, W, C], three positive integers with H * W * C <= INT_MAX (the engine's per-sample limit,
 // checked here so that no size computed from them can overflow).
-void ShapeField(Napi::Object o, const char* key, const std::string& path, int out[3]) {
-  Napi::Value v = o.Get(key);
-  const std::string p = path + "." + key;
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) SpecError(o.Env(), p, "an array of 3 positive integers", v);
+void ShapeAt(Napi::Value v, const std::string& p, int out[3]) {
+  Napi::Env env = v.Env();
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) SpecError(env, p, "an array of 3 positive integers", v);
   Napi::Array a = v.As<Napi::Array>();
   int64_t size = 1;
   for (uint32_t i = 0; i < 3; ++i) {
     Napi::Value e = a.Get(i);
     double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : 0;
     if (!e.IsNumber() || !(d >= 1 && d <= INT_MAX) || d != (double)(int)d)
-      SpecError(o.Env(), p + "[" + std::to_string(i) + "]", "a positive integer", e);
+      SpecError(env, p + "[" + std::to_string(i) + "]", "a positive integer", e);
     out[i] = (int)d;
     size *= out[i];  // < 2^62: each factor is below 2^31 and the product so far at most INT_MAX
     if (size > INT_MAX)
-      throw Napi::RangeError::New(o.Env(), "createNetwork: " + p + " holds more than " + std::to_string(INT_MAX) +
+      throw Napi::RangeError::New(env, "createNetwork: " + p + " holds more than " + std::to_string(INT_MAX) +
                                                " values per sample");
   }
+}
+
+void ShapeField(Napi::Object o, const char* key, const std::string& path, int out[3]) {
+  ShapeAt(o.Get(key), path + "." + key, out);
+}
+
+// An optional array of non-negative integer tensor ids (empty when absent).
+std::vector<int> IdsField(Napi::Object o, const char* key, const std::string& path) {
+  Napi::Value v = o.Get(key);
+  std::vector<int> ids;
+  if (v.IsUndefined()) return ids;
+  const std::string p = path + "." + key;
+  if (!v.IsArray()) SpecError(o.Env(), p, "an array of tensor ids", v);
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+    if (!e.IsNumber() || !(d >= 0 && d <= INT_MAX) || d != (double)(int)d)
+      SpecError(o.Env(), p + "[" + std::to_string(i) + "]", "a non-negative integer", e);
+    ids.push_back((int)d);
+  }
+  return ids;
 }
 
 // a * b * ... for the sizes of one layer, refusing a product above 2^53 (no int64 overflow).
@@ -125,7 +147,7 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   if (!v.IsObject() || v.IsArray()) SpecError(v.Env(), path, "an object", v);
   Napi::Object o = v.As<Napi::Object>();
   LayerSpec s;
-  s.kind = (LayerKind)IntField(o, "kind", path, 0, (int)LayerKind::Activation, 0, true);
+  s.kind = (LayerKind)IntField(o, "kind", path, 0, (int)LayerKind::Reshape, 0, true);
   ShapeField(o, "in", path, s.in);
   ShapeField(o, "out", path, s.out);
   s.kh = (int)IntField(o, "kh", path, 1, INT_MAX, 1);
@@ -150,6 +172,19 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   s.beta = IntField(o, "beta", path, -1, kMaxSafe, -1);
   s.movingMean = IntField(o, "movingMean", path, -1, kMaxSafe, -1);
   s.movingVar = IntField(o, "movingVar", path, -1, kMaxSafe, -1);
+  s.inputs = IdsField(o, "inputs", path);
+  Napi::Value ins = o.Get("ins");
+  if (!ins.IsUndefined()) {
+    if (!ins.IsArray()) SpecError(v.Env(), path + ".ins", "an array of shapes", ins);
+    Napi::Array a = ins.As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); ++k) {
+      std::array<int, 3> sh;
+      ShapeAt(a.Get(k), path + ".ins[" + std::to_string(k) + "]", sh.data());
+      s.ins.push_back(sh);
+    }
+  }
+  s.axis = (int)IntField(o, "axis", path, 0, 2, 2);
+  s.normalize = BoolField(o, "normalize", path, false);
   // The engine multiplies these; refuse what would overflow before it does.
   if (conv) {
     SafeProduct(v.Env(), path + " kernel (kh * kw * in[2] * filters)", {s.kh, s.kw, s.in[2], s.filters});
@@ -200,6 +235,45 @@ NetworkSpec ReadSpec(Napi::Value v) {
   p.weightDecay = NumField(opt, "weightDecay", op, 0, 1e30, 0.f);
   p.clipNorm = NumField(opt, "clipNorm", op, 0, 1e30, 0.f);
   p.clipValue = NumField(opt, "clipValue", op, 0, 1e30, 0.f);
+  // graph form
+  Napi::Value inputs = o.Get("inputs");
+  if (!inputs.IsUndefined()) {
+    if (!inputs.IsArray()) SpecError(env, "spec.inputs", "an array of shapes", inputs);
+    Napi::Array a = inputs.As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); ++k) {
+      std::array<int, 3> sh;
+      ShapeAt(a.Get(k), "inputs[" + std::to_string(k) + "]", sh.data());
+      spec.inputs.push_back(sh);
+    }
+    spec.hasInputs = true;
+  }
+  if (!o.Get("outputs").IsUndefined()) {
+    spec.outputs = IdsField(o, "outputs", "spec");
+    spec.hasOutputs = true;
+  }
+  Napi::Value losses = o.Get("outputLosses");
+  if (!losses.IsUndefined()) {
+    if (!losses.IsArray()) SpecError(env, "spec.outputLosses", "an array", losses);
+    Napi::Array a = losses.As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); ++k) {
+      const std::string path = "outputLosses[" + std::to_string(k) + "]";
+      Napi::Value e = a.Get(k);
+      if (!e.IsObject() || e.IsArray()) SpecError(env, path, "an object {loss, fromLogits, labelSmoothing, weight}", e);
+      Napi::Object lo = e.As<Napi::Object>();
+      OutputLoss ol;
+      ol.loss = (Loss)IntField(lo, "loss", path, 0, (int)Loss::MeanAbsoluteError, 0, true);
+      ol.fromLogits = BoolField(lo, "fromLogits", path, false);
+      ol.labelSmoothing = NumField(lo, "labelSmoothing", path, 0, 1, 0.f);
+      ol.weight = NumField(lo, "weight", path, 0, 1e30, 1.f);
+      spec.outputLosses.push_back(ol);
+    }
+    spec.hasOutputLosses = true;
+  }
+  spec.graph = spec.hasInputs || spec.hasOutputs || spec.hasOutputLosses;
+  for (uint32_t i = 0; i < layers.Length(); ++i) {
+    Napi::Object lo = layers.Get(i).As<Napi::Object>();
+    if (!lo.Get("inputs").IsUndefined() || !lo.Get("ins").IsUndefined()) spec.graph = true;
+  }
   return spec;
 }
 
@@ -230,21 +304,69 @@ auto Guard(Napi::Env env, const std::string& fn, F f) -> decltype(f()) {
 
 class NetworkWrap;
 
-// What a batch call reads: x (n, inSize), y (labels), sw (n) or null.
+// What a batch call reads: xs (one (n, inSize[t]) per input), ys (labels per output), sw (n) or null.
 struct Batch {
-  float* x = nullptr;
-  void* y = nullptr;
+  std::vector<const float*> xs;
+  std::vector<const void*> ys;
   float* sw = nullptr;
   int n = 0;
 };
 
-// An async call's own copy of its inputs (and predictAsync's staging output in yf).
+// An async call's own copy of its inputs (and predictAsync's staging outputs in outs).
 struct OwnedBatch {
-  std::vector<float> x;      // (n, in)
-  std::vector<int32_t> yi;   // (n) sparse labels
-  std::vector<float> yf;     // (n, out) labels, or predictAsync's output
-  std::vector<float> sw;     // (n) or empty
+  std::vector<std::vector<float>> xs;     // per input (n, in)
+  std::vector<std::vector<int32_t>> yi;   // per output: sparse labels (n)
+  std::vector<std::vector<float>> yf;     // per output: (n, out) labels
+  std::vector<std::vector<float>> outs;   // predictAsync: per output (n, out)
+  std::vector<float> sw;                  // (n) or empty
+  std::vector<const float*> xp() const {
+    std::vector<const float*> p;
+    for (const auto& x : xs) p.push_back(x.data());
+    return p;
+  }
 };
+
+// A Float32Array value with at least min_len elements (name as in the error messages).
+float* F32Value(Napi::Env env, Napi::Value v, const char* fn, const std::string& name, int64_t min_len) {
+  if (v.IsNull() || v.IsUndefined()) throw Err(env, fn, name + " must be a Float32Array, received nothing");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Err(env, fn, name + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  if ((int64_t)a.ElementLength() < min_len)
+    throw Err(env, fn, name + " has " + std::to_string(a.ElementLength()) + " elements, needs at least " +
+                           std::to_string(min_len));
+  return a.Data();
+}
+
+int32_t* I32Value(Napi::Env env, Napi::Value v, const char* fn, const std::string& name, int64_t min_len) {
+  if (v.IsNull() || v.IsUndefined()) throw Err(env, fn, name + " must be an Int32Array, received nothing");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Err(env, fn, name + " must be an Int32Array");
+  auto a = v.As<Napi::Int32Array>();
+  if ((int64_t)a.ElementLength() < min_len)
+    throw Err(env, fn, name + " has " + std::to_string(a.ElementLength()) + " elements, needs at least " +
+                           std::to_string(min_len));
+  return a.Data();
+}
+
+// One value per model input / output: an array of exactly count, or a single value when count is 1.
+std::vector<Napi::Value> List(Napi::Env env, Napi::Value v, const char* fn, const char* name, size_t count,
+                              const char* what) {
+  std::vector<Napi::Value> out;
+  if (v.IsArray()) {
+    Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() != count)
+      throw Err(env, fn, std::string(name) + " must hold " + std::to_string(count) + " arrays (one per model " + what +
+                             "), received " + std::to_string(a.Length()));
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i));
+    return out;
+  }
+  if (count != 1)
+    throw Err(env, fn, std::string(name) + " must be an array of " + std::to_string(count) + " arrays (one per model " +
+                           what + ")");
+  out.push_back(v);
+  return out;
+}
 
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
@@ -257,10 +379,14 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                         InstanceMethod<&NetworkWrap::PredictAsync>("predictAsync"),
                         InstanceMethod<&NetworkWrap::Evaluate>("evaluate"),
                         InstanceMethod<&NetworkWrap::GetOutput>("getOutput"),
+                        InstanceMethod<&NetworkWrap::GetLosses>("getLosses"),
                         InstanceMethod<&NetworkWrap::GetGrads>("getGrads"),
+                        InstanceMethod<&NetworkWrap::ArenaBytes>("arenaBytes"),
                         InstanceMethod<&NetworkWrap::Dispose>("dispose"),
                         InstanceAccessor<&NetworkWrap::OutSize>("outSize"),
                         InstanceAccessor<&NetworkWrap::InSize>("inSize"),
+                        InstanceAccessor<&NetworkWrap::OutSizes>("outSizes"),
+                        InstanceAccessor<&NetworkWrap::InSizes>("inSizes"),
                         InstanceAccessor<&NetworkWrap::ParamCount>("paramCount"),
                         InstanceAccessor<&NetworkWrap::SlotCount>("slotCount")});
   }
@@ -288,11 +414,12 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     if ((int64_t)info[1].As<Napi::Float32Array>().ElementLength() < need)
       throw Err(env, fn, "params has " + std::to_string(info[1].As<Napi::Float32Array>().ElementLength()) +
                              " elements, the vars need " + std::to_string(need));
-    sparse_ = spec.loss == Loss::SparseCategoricalCrossentropy;
-    EstimateArenas(spec);
     net_ = Guard(env, fn, [&] { return std::make_unique<Network>(std::move(spec), params, slots); });
-    out_size_ = net_->out_size();
-    in_size_ = net_->in_size();
+    for (int k = 0; k < net_->num_inputs(); ++k) in_sizes_.push_back(net_->in_size(k));
+    for (int k = 0; k < net_->num_outputs(); ++k) {
+      out_sizes_.push_back(net_->out_size(k));
+      sparse_.push_back(net_->sparse_output(k));
+    }
     param_count_ = net_->param_count();
     slot_count_ = net_->slot_count();
     auto p = info[1].As<Napi::Float32Array>(), s = info[2].As<Napi::Float32Array>();
@@ -313,52 +440,34 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   bool busy_ = false;
   int last_n_ = 0;
 
+  // The engine's arenas live outside the JS heap, so V8 is told their size (as the engine counts
+  // it) after every call: a network the user forgets to dispose() then makes the garbage collector
+  // run soon, and the ObjectWrap finalizer (~NetworkWrap) frees it.
+  void NoteArenas() {
+    if (!net_) return;
+    const int64_t now = net_->arena_bytes();
+    Report(now - arena_reported_);
+    arena_reported_ = now;
+  }
+
  private:
   friend class NetworkWorker;
 
   std::unique_ptr<Network> net_;  // null after dispose()
 
-  // ---- native memory told to V8 ----
-  // The engine's arenas live outside the JS heap, so V8 is told their (estimated) size: a network
-  // the user forgets to dispose() then makes the garbage collector run soon, and the ObjectWrap
-  // finalizer (~NetworkWrap) frees it. Estimates, in floats per sample, from the spec.
   napi_env env_ = nullptr;
-  int64_t train_per_sample_ = 0, infer_per_sample_ = 0;
-  int train_n_ = 0, infer_n_ = 0;  // the largest batch / inference chunk reported so far
-  int64_t reported_ = 0;           // bytes reported
-
-  void EstimateArenas(const NetworkSpec& spec) {
-    int64_t max_act = 0, max_col = 0, train = 0;
-    for (const LayerSpec& L : spec.layers) {
-      const int64_t in = (int64_t)L.in[0] * L.in[1] * L.in[2], out = (int64_t)L.out[0] * L.out[1] * L.out[2];
-      const int64_t col = L.kind == LayerKind::Conv2D ? (int64_t)L.out[0] * L.out[1] * L.kh * L.kw * L.in[2] : 0;
-      max_act = std::max({max_act, in, out});
-      max_col = std::max(max_col, col);
-      train += 2 * out + col;  // output, pre-activation / argmax / mask, im2col
-    }
-    train_per_sample_ = train + 2 * max_act + max_col;  // + the gradient ping-pong and dcol
-    infer_per_sample_ = 3 * max_act + max_col;
-  }
+  int64_t reported_ = 0;        // bytes reported
+  int64_t arena_reported_ = 0;  // of which the arenas
   void Report(int64_t bytes) {
     if (bytes == 0 || env_ == nullptr) return;
     Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env_), bytes);
     reported_ += bytes;
   }
-  void NoteTrainBatch(int n) {
-    if (n <= train_n_) return;
-    Report((int64_t)(n - train_n_) * train_per_sample_ * (int64_t)sizeof(float));
-    train_n_ = n;
-  }
-  void NoteInference(int n) {
-    const int chunk = std::min(n, 256);  // the engine predicts in chunks of at most 256 samples
-    if (chunk <= infer_n_) return;
-    Report((int64_t)(chunk - infer_n_) * infer_per_sample_ * (int64_t)sizeof(float));
-    infer_n_ = chunk;
-  }
   void Release() { Report(-reported_); }
   Napi::Reference<Napi::Float32Array> params_, slots_;  // keep the caller's buffers alive
-  bool sparse_ = false;
-  int64_t out_size_ = 0, in_size_ = 0, param_count_ = 0, slot_count_ = 0;
+  std::vector<char> sparse_;
+  std::vector<int64_t> in_sizes_, out_sizes_;
+  int64_t param_count_ = 0, slot_count_ = 0;
 
   // The network, if it can run a call now: not disposed, not busy, its buffers still attached and
   // as long as when it was created.
@@ -371,21 +480,45 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return *net_;
   }
 
+  std::vector<const float*> ReadXs(Napi::Env env, Napi::Value v, const char* fn, int n) {
+    const size_t I = in_sizes_.size();
+    std::vector<Napi::Value> xs = List(env, v, fn, "x", I, "input");
+    std::vector<const float*> out;
+    for (size_t t = 0; t < I; ++t)
+      out.push_back(F32Value(env, xs[t], fn, I == 1 ? "x" : "x[" + std::to_string(t) + "]", n * in_sizes_[t]));
+    return out;
+  }
+
+  std::vector<float*> ReadOuts(Napi::Env env, Napi::Value v, const char* fn, int n) {
+    const size_t K = out_sizes_.size();
+    std::vector<Napi::Value> os = List(env, v, fn, "out", K, "output");
+    std::vector<float*> out;
+    for (size_t k = 0; k < K; ++k)
+      out.push_back(F32Value(env, os[k], fn, K == 1 ? "out" : "out[" + std::to_string(k) + "]", n * out_sizes_[k]));
+    return out;
+  }
+
   // Reads (x, y, sw, n) at argument positions ix, ix+1, ix+2, ix+3.
   Batch ReadBatch(const Napi::CallbackInfo& info, const char* fn, size_t ix) {
+    Napi::Env env = info.Env();
     Batch b;
     b.n = (int)Int(info, ix + 3, fn, "n", 1, INT_MAX);
-    b.x = F32(info, ix, fn, "x", b.n * in_size_);
-    if (sparse_) {
-      int32_t* lab = I32(info, ix + 1, fn, "y", b.n);
+    b.xs = ReadXs(env, info[ix], fn, b.n);
+    const size_t K = out_sizes_.size();
+    std::vector<Napi::Value> ys = List(env, info[ix + 1], fn, "y", K, "output");
+    for (size_t k = 0; k < K; ++k) {
+      const std::string name = K == 1 ? "y" : "y[" + std::to_string(k) + "]";
+      if (!sparse_[k]) {
+        b.ys.push_back(F32Value(env, ys[k], fn, name, b.n * out_sizes_[k]));
+        continue;
+      }
+      int32_t* lab = I32Value(env, ys[k], fn, name, b.n);
       for (int i = 0; i < b.n; ++i)
-        if (lab[i] < 0 || lab[i] >= out_size_)
-          throw Napi::RangeError::New(info.Env(), std::string(fn) + ": labels[" + std::to_string(i) + "] = " +
-                                                      std::to_string(lab[i]) + " is not a class index in [0, " +
-                                                      std::to_string(out_size_) + ")");
-      b.y = lab;
-    } else {
-      b.y = F32(info, ix + 1, fn, "y", b.n * out_size_);
+        if (lab[i] < 0 || lab[i] >= out_sizes_[k])
+          throw Napi::RangeError::New(env, std::string(fn) + ": " + (K == 1 ? "labels" : "labels[" + std::to_string(k) + "]") +
+                                               "[" + std::to_string(i) + "] = " + std::to_string(lab[i]) +
+                                               " is not a class index in [0, " + std::to_string(out_sizes_[k]) + ")");
+      b.ys.push_back(lab);
     }
     b.sw = F32(info, ix + 2, fn, "sw", b.n, true);
     return b;
@@ -395,9 +528,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     const char* fn = "forwardBackward";
     Network& net = Ready(info.Env(), fn);
     Batch b = ReadBatch(info, fn, 0);
-    NoteTrainBatch(b.n);
-    float loss = Guard(info.Env(), fn, [&] { return net.forward_backward(b.x, b.y, b.sw, b.n); });
+    float loss = Guard(info.Env(), fn, [&] { return net.forward_backward(b.xs, b.ys, b.sw, b.n); });
     last_n_ = b.n;
+    NoteArenas();
     return Napi::Number::New(info.Env(), loss);
   }
 
@@ -407,9 +540,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     Batch b = ReadBatch(info, fn, 0);
     float lr = (float)Num(info, 4, fn, "lr");
     int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
-    NoteTrainBatch(b.n);
-    float loss = Guard(info.Env(), fn, [&] { return net.train_step(b.x, b.y, b.sw, b.n, lr, t); });
+    float loss = Guard(info.Env(), fn, [&] { return net.train_step(b.xs, b.ys, b.sw, b.n, lr, t); });
     last_n_ = b.n;
+    NoteArenas();
     return Napi::Number::New(info.Env(), loss);
   }
 
@@ -418,34 +551,48 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
 
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     const char* fn = "predict";
-    Network& net = Ready(info.Env(), fn);
+    Napi::Env env = info.Env();
+    Network& net = Ready(env, fn);
     int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
-    float* out = F32(info, 0, fn, "out", n * out_size_);
-    float* x = F32(info, 1, fn, "x", n * in_size_);
-    NoteInference(n);
-    Guard(info.Env(), fn, [&] { net.predict(out, x, n); });
-    return info.Env().Undefined();
+    std::vector<float*> outs = ReadOuts(env, info[0], fn, n);
+    std::vector<const float*> xs = ReadXs(env, info[1], fn, n);
+    Guard(env, fn, [&] { net.predict(outs, xs, n); });
+    NoteArenas();
+    return env.Undefined();
   }
 
   // evaluate(out, x, y, sw, n)
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     const char* fn = "evaluate";
-    Network& net = Ready(info.Env(), fn);
+    Napi::Env env = info.Env();
+    Network& net = Ready(env, fn);
     Batch b = ReadBatch(info, fn, 1);
-    float* out = F32(info, 0, fn, "out", b.n * out_size_);
-    NoteInference(b.n);
-    float loss = Guard(info.Env(), fn, [&] { return net.evaluate(out, b.x, b.y, b.sw, b.n); });
-    return Napi::Number::New(info.Env(), loss);
+    std::vector<float*> outs = ReadOuts(env, info[0], fn, b.n);
+    float loss = Guard(env, fn, [&] { return net.evaluate(outs, b.xs, b.ys, b.sw, b.n); });
+    NoteArenas();
+    return Napi::Number::New(env, loss);
   }
 
   Napi::Value GetOutput(const Napi::CallbackInfo& info) {
     const char* fn = "getOutput";
     Network& net = Ready(info.Env(), fn);
-    if (last_n_ == 0 || !net.output())
+    const int k = info.Length() > 1 && !info[1].IsUndefined()
+                      ? (int)Int(info, 1, fn, "k", 0, (int64_t)out_sizes_.size() - 1)
+                      : 0;
+    if (last_n_ == 0 || !net.output(k))
       throw Napi::Error::New(info.Env(), "getOutput: no forwardBackward or trainStep has run yet");
-    const int64_t len = last_n_ * out_size_;
+    const int64_t len = last_n_ * out_sizes_[k];
     float* dst = F32(info, 0, fn, "dst", len);
-    std::copy(net.output(), net.output() + len, dst);
+    std::copy(net.output(k), net.output(k) + len, dst);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetLosses(const Napi::CallbackInfo& info) {
+    const char* fn = "getLosses";
+    Network& net = Ready(info.Env(), fn);
+    const std::vector<float>& l = net.losses();
+    float* dst = F32(info, 0, fn, "dst", (int64_t)l.size());
+    std::copy(l.begin(), l.end(), dst);
     return info.Env().Undefined();
   }
 
@@ -455,6 +602,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     float* dst = F32(info, 0, fn, "dst", param_count_);
     std::copy(net.grads(), net.grads() + param_count_, dst);
     return info.Env().Undefined();
+  }
+
+  Napi::Value ArenaBytes(const Napi::CallbackInfo& info) {
+    Network& net = Ready(info.Env(), "arenaBytes");
+    return Napi::Number::New(info.Env(), (double)net.arena_bytes());
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -467,10 +619,36 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return info.Env().Undefined();
   }
 
-  Napi::Value OutSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)out_size_); }
-  Napi::Value InSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)in_size_); }
+  static Napi::Value Sizes(Napi::Env env, const std::vector<int64_t>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set((uint32_t)i, Napi::Number::New(env, (double)v[i]));
+    return a;
+  }
+  Napi::Value OutSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)out_sizes_[0]); }
+  Napi::Value InSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)in_sizes_[0]); }
+  Napi::Value OutSizes(const Napi::CallbackInfo& info) { return Sizes(info.Env(), out_sizes_); }
+  Napi::Value InSizes(const Napi::CallbackInfo& info) { return Sizes(info.Env(), in_sizes_); }
   Napi::Value ParamCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)param_count_); }
   Napi::Value SlotCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)slot_count_); }
+
+ public:
+  // The worker's own copy of a batch.
+  std::shared_ptr<OwnedBatch> Copy(const Batch& b) const {
+    auto c = std::make_shared<OwnedBatch>();
+    for (size_t t = 0; t < b.xs.size(); ++t) c->xs.emplace_back(b.xs[t], b.xs[t] + (size_t)b.n * in_sizes_[t]);
+    c->yi.resize(b.ys.size());
+    c->yf.resize(b.ys.size());
+    for (size_t k = 0; k < b.ys.size(); ++k) {
+      if (sparse_[k])
+        c->yi[k].assign((const int32_t*)b.ys[k], (const int32_t*)b.ys[k] + b.n);
+      else
+        c->yf[k].assign((const float*)b.ys[k], (const float*)b.ys[k] + (size_t)b.n * out_sizes_[k]);
+    }
+    if (b.sw) c->sw.assign(b.sw, b.sw + b.n);
+    return c;
+  }
+  const std::vector<char>& sparse() const { return sparse_; }
+  const std::vector<int64_t>& out_sizes() const { return out_sizes_; }
 };
 
 // Runs one train step or predict on the libuv pool and settles a promise. Holds references to the
@@ -513,6 +691,7 @@ class NetworkWorker : public Napi::AsyncWorker {
   void OnOK() override {
     wrap_->busy_ = false;
     if (n_for_output_ > 0) wrap_->last_n_ = n_for_output_;
+    wrap_->NoteArenas();
     if (finish_) {
       try {
         finish_(Env());
@@ -525,6 +704,7 @@ class NetworkWorker : public Napi::AsyncWorker {
   }
   void OnError(const Napi::Error& e) override {
     wrap_->busy_ = false;
+    wrap_->NoteArenas();
     deferred_.Reject(ToJsError(Env(), fn_, e.Message(), range_).Value());
   }
 
@@ -558,24 +738,18 @@ Napi::Value NetworkWrap::TrainStepAsync(const Napi::CallbackInfo& info) {
     Batch b = ReadBatch(info, fn, 0);
     float lr = (float)Num(info, 4, fn, "lr");
     int64_t t = Int(info, 5, fn, "t", 1, kMaxSafe);
-    // The worker's own copy of the batch: x (n, in), y (n) int32 or (n, out) floats, sw (n).
-    auto copy = std::make_shared<OwnedBatch>();
-    Guard(env, fn, [&] {
-      copy->x.assign(b.x, b.x + (size_t)b.n * in_size_);
-      if (sparse_)
-        copy->yi.assign((const int32_t*)b.y, (const int32_t*)b.y + b.n);
-      else
-        copy->yf.assign((const float*)b.y, (const float*)b.y + (size_t)b.n * out_size_);
-      if (b.sw) copy->sw.assign(b.sw, b.sw + b.n);
-    });
-    NoteTrainBatch(b.n);
-    const bool sparse = sparse_, has_sw = b.sw != nullptr;
+    std::shared_ptr<OwnedBatch> copy;
+    Guard(env, fn, [&] { copy = Copy(b); });
+    const bool has_sw = b.sw != nullptr;
     const int n = b.n;
+    const std::vector<char> sparse = sparse_;
     auto* w = new NetworkWorker(
         env, fn, this,
         [copy, sparse, has_sw, n, lr, t](Network& net) {
-          const void* y = sparse ? (const void*)copy->yi.data() : (const void*)copy->yf.data();
-          return net.train_step(copy->x.data(), y, has_sw ? copy->sw.data() : nullptr, n, lr, t);
+          std::vector<const void*> ys;
+          for (size_t k = 0; k < sparse.size(); ++k)
+            ys.push_back(sparse[k] ? (const void*)copy->yi[k].data() : (const void*)copy->yf[k].data());
+          return net.train_step(copy->xp(), ys, has_sw ? copy->sw.data() : nullptr, n, lr, t);
         },
         true, b.n);
     w->Hold(Value());
@@ -595,28 +769,38 @@ Napi::Value NetworkWrap::PredictAsync(const Napi::CallbackInfo& info) {
   try {
     Ready(env, fn);
     int n = (int)Int(info, 2, fn, "n", 1, INT_MAX);
-    F32(info, 0, fn, "out", n * out_size_);
-    float* x = F32(info, 1, fn, "x", n * in_size_);
-    // The worker reads its own copy of x and writes a staging output, copied into `out` on the
+    ReadOuts(env, info[0], fn, n);
+    std::vector<const float*> xs = ReadXs(env, info[1], fn, n);
+    // The worker reads its own copy of x and writes staging outputs, copied into `out` on the
     // main thread once it is done (if `out` is still as long).
-    const size_t out_len = (size_t)n * out_size_;
     auto copy = std::make_shared<OwnedBatch>();
+    const std::vector<int64_t> outs = out_sizes_;
     Guard(env, fn, [&] {
-      copy->x.assign(x, x + (size_t)n * in_size_);
-      copy->yf.resize(out_len);
+      for (size_t t = 0; t < xs.size(); ++t) copy->xs.emplace_back(xs[t], xs[t] + (size_t)n * in_sizes_[t]);
+      for (int64_t d : outs) copy->outs.emplace_back((size_t)n * d);
     });
-    NoteInference(n);
     auto* w = new NetworkWorker(
-        env, fn, this, [copy, n](Network& net) { net.predict(copy->yf.data(), copy->x.data(), n); return 0.f; },
+        env, fn, this,
+        [copy, n](Network& net) {
+          std::vector<float*> o;
+          for (auto& v : copy->outs) o.push_back(v.data());
+          net.predict(o, copy->xp(), n);
+          return 0.f;
+        },
         false, 0);
     w->Hold(Value());
     w->Hold(info[0]);
-    auto out_ref = std::make_shared<Napi::Reference<Napi::Float32Array>>(Napi::Persistent(info[0].As<Napi::Float32Array>()));
-    w->Finish([copy, out_ref, out_len, fn](Napi::Env env) {
-      Napi::Float32Array out = out_ref->Value();
-      if (out.ElementLength() < out_len)
-        throw Napi::Error::New(env, std::string(fn) + ": out was detached or shrunk while the call ran");
-      std::copy(copy->yf.begin(), copy->yf.end(), out.Data());
+    std::vector<Napi::Value> targets = List(env, info[0], fn, "out", outs.size(), "output");
+    auto refs = std::make_shared<std::vector<Napi::Reference<Napi::Float32Array>>>();
+    for (Napi::Value v : targets) refs->push_back(Napi::Persistent(v.As<Napi::Float32Array>()));
+    w->Finish([copy, refs, fn](Napi::Env env) {
+      for (size_t k = 0; k < refs->size(); ++k) {
+        Napi::Float32Array out = (*refs)[k].Value();
+        if (out.ElementLength() < copy->outs[k].size())
+          throw Napi::Error::New(env, std::string(fn) + ": out was detached or shrunk while the call ran");
+      }
+      for (size_t k = 0; k < refs->size(); ++k)
+        std::copy(copy->outs[k].begin(), copy->outs[k].end(), (*refs)[k].Value().Data());
     });
     Napi::Promise p = w->Promise();
     busy_ = true;

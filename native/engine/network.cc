@@ -1,6 +1,7 @@
-// The compiled Sequential network (network.h): the buffer arena, and the training step (forward in
-// training mode, loss, backward, clip, optimizer update) as one C++ call. Spec checks live in
-// network_validate.cc.
+// The compiled network (network.h): the chain engine's buffer arena, and the training step (forward
+// in training mode, loss, backward, clip, optimizer update) as one C++ call. Spec checks live in
+// network_validate.cc; a spec that is not a plain chain runs on the graph engine (network_graph.cc),
+// with the same update step.
 //
 // Buffers. The training arena keeps, per layer, what backward needs (outputs, pre-activations of
 // fused activations that need their input, max-pool argmax, dropout masks, BN xhat and 1/std),
@@ -28,6 +29,7 @@
 #include "../kernels/dense.h"
 #include "../kernels/dropout.h"
 #include "../kernels/optim.h"
+#include "network_graph.h"
 #include "network_impl.h"
 
 namespace cnn {
@@ -444,15 +446,25 @@ Network::Network(NetworkSpec spec, float* params, float* slots) : impl_(new Impl
   m.params = params;
   m.slots = slots;
   m.validate();
-  m.plan_convs();
+  if (m.chain) {
+    m.plan_convs();
+  } else {  // tiles without pool fusion (no node order to rely on)
+    for (LayerInfo& li : m.layers) {
+      if (li.s.kind != LayerKind::Conv2D) continue;
+      li.plan = conv_plan(li.conv, nullptr);
+      li.plan.bf16 = li.s.dtype == ComputeDtype::BFloat16;
+    }
+  }
   m.grads.assign((size_t)m.param_count, 0.f);
   rng_seed(m.rng, m.spec.seed);
+  if (!m.chain) m.graph.reset(new Graph(m));
 }
 
 Network::~Network() = default;
 
 float Network::forward_backward(const float* x, const void* y, const float* sw, int n) {
   Impl& m = *impl_;
+  if (m.graph) return m.graph->forward_backward({x}, {y}, sw, n);
   m.check_batch(n);
   m.check_labels(y, n);
   m.ensure_train(n);
@@ -467,6 +479,7 @@ float Network::forward_backward(const float* x, const void* y, const float* sw, 
   // frozen layers' kernels wrote gradients too: non-trainable ranges read as zero
   for (const Variable& v : m.spec.vars)
     if (!v.trainable) std::fill(m.grads.begin() + v.offset, m.grads.begin() + v.offset + v.size, 0.f);
+  m.losses[0] = loss;
   return loss;
 }
 
@@ -480,6 +493,7 @@ float Network::train_step(const float* x, const void* y, const float* sw, int n,
 // Runs in chunks of infer_chunk() samples, so any n works with a bounded arena.
 void Network::predict(float* out, const float* x, int n) {
   Impl& m = *impl_;
+  if (m.graph) return m.graph->predict({out}, {x}, n);
   if (n < 1) throw std::out_of_range("n must be at least 1");
   const int chunk = std::min(n, m.infer_chunk());
   m.ensure_infer(chunk);
@@ -492,16 +506,81 @@ void Network::predict(float* out, const float* x, int n) {
 
 float Network::evaluate(float* out, const float* x, const void* y, const float* sw, int n) {
   Impl& m = *impl_;
+  if (m.graph) return m.graph->evaluate({out}, {x}, {y}, sw, n);
   m.check_labels(y, n);
   predict(out, x, n);
-  return m.loss(nullptr, out, y, sw, n, m.eval_probs);
+  m.losses[0] = m.loss(nullptr, out, y, sw, n, m.eval_probs);
+  return m.losses[0];
 }
 
-const float* Network::output() const { return impl_->last_n > 0 ? impl_->outputs.back() : nullptr; }
+float Network::forward_backward(const std::vector<const float*>& xs, const std::vector<const void*>& ys,
+                                const float* sw, int n) {
+  Impl& m = *impl_;
+  if (m.graph) return m.graph->forward_backward(xs, ys, sw, n);
+  return forward_backward(xs.at(0), ys.at(0), sw, n);
+}
+
+float Network::train_step(const std::vector<const float*>& xs, const std::vector<const void*>& ys, const float* sw,
+                          int n, float lr, int64_t t) {
+  if (t < 1) throw std::out_of_range("t must be >= 1");
+  const float loss = forward_backward(xs, ys, sw, n);
+  impl_->update(lr, t);
+  return loss;
+}
+
+void Network::predict(const std::vector<float*>& outs, const std::vector<const float*>& xs, int n) {
+  Impl& m = *impl_;
+  if (m.graph) return m.graph->predict(outs, xs, n);
+  predict(outs.at(0), xs.at(0), n);
+}
+
+float Network::evaluate(const std::vector<float*>& outs, const std::vector<const float*>& xs,
+                        const std::vector<const void*>& ys, const float* sw, int n) {
+  Impl& m = *impl_;
+  if (m.graph) return m.graph->evaluate(outs, xs, ys, sw, n);
+  return evaluate(outs.at(0), xs.at(0), ys.at(0), sw, n);
+}
+
+const float* Network::output() const { return output(0); }
+const float* Network::output(int k) const {
+  const Impl& m = *impl_;
+  if (m.graph) return m.graph->output(k);
+  return m.last_n > 0 ? m.outputs.back() : nullptr;
+}
 const float* Network::grads() const { return impl_->grads.data(); }
 int64_t Network::out_size() const { return impl_->out_size; }
 int64_t Network::in_size() const { return impl_->in_size; }
 int64_t Network::param_count() const { return impl_->param_count; }
 int64_t Network::slot_count() const { return impl_->slot_count; }
+int Network::num_inputs() const { return (int)impl_->input_shapes.size(); }
+int Network::num_outputs() const { return (int)impl_->output_ids.size(); }
+int64_t Network::in_size(int k) const {
+  const auto& s = impl_->input_shapes.at(k);
+  return (int64_t)s[0] * s[1] * s[2];
+}
+int64_t Network::out_size(int k) const {
+  const auto& s = impl_->tensor_shapes.at(impl_->output_ids.at(k));
+  return (int64_t)s[0] * s[1] * s[2];
+}
+bool Network::sparse_output(int k) const { return impl_->out_losses.at(k).loss == Loss::SparseCategoricalCrossentropy; }
+const std::vector<float>& Network::losses() const { return impl_->losses; }
+
+int64_t Network::arena_bytes() const {
+  const Impl& m = *impl_;
+  int64_t b = m.graph ? m.graph->arena_bytes() : m.arena_bytes();
+  for (const ConvScratch& sc : m.conv_scratch) b += (int64_t)(sc.col.size() + sc.out.size() + sc.xpad.size() + sc.xq.size()) * 4;
+  b += (int64_t)(m.conv_partial.dw.size() + m.conv_partial.part.size()) * 4 + (int64_t)m.conv_partial.db.size() * 8;
+  return b;
+}
+
+int64_t Network::Impl::arena_bytes() const {
+  int64_t f = 0;
+  for (const LayerBuffers& b : bufs)
+    f += (int64_t)(b.out.size() + b.pre.size() + b.argmax.size() + b.mask.size() + b.xhat.size() + b.mean.size() +
+                   b.invstd.size());
+  f += (int64_t)(grad_a.size() + grad_b.size() + probs.size() + act_a.size() + act_b.size() + iargmax.size() +
+                 eval_probs.size());
+  return f * 4;
+}
 
 }  // namespace cnn

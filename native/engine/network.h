@@ -1,8 +1,16 @@
-// A compiled Sequential network: one call runs a whole training step (forward, loss, backward,
-// optimizer update) with no allocation after the first batch of a given size and no JS involved.
+// A compiled network: one call runs a whole training step (forward, loss, backward, optimizer
+// update) with no allocation after the first batch of a given size and no JS involved.
 // The TypeScript twin is lib/backend/js/network.ts; both follow this contract exactly.
+//
+// Two forms of spec. The chain form (no graph fields): node i reads node i-1, node 0 the single
+// input, the last node is the single output. The graph form: model inputs (tensor ids 0..I-1),
+// nodes reading any earlier tensors by id (node j's output is id I + j), merge nodes, several
+// outputs with weighted losses, shared parameters (the same range on several nodes: gradients
+// summed). A graph-form spec that is a plain chain runs exactly as the chain form (chain engine,
+// network.cc, with its fused fast paths); any other runs on the graph engine (network_graph.cc).
 #pragma once
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <vector>
 #include "../kernels/common.h"
@@ -13,6 +21,10 @@ namespace cnn {
 enum class LayerKind : int32_t {
   Conv2D = 0, Dense = 1, MaxPool2D = 2, AvgPool2D = 3, GlobalAvgPool2D = 4, GlobalMaxPool2D = 5,
   Flatten = 6, Dropout = 7, BatchNorm = 8, Activation = 9,
+  // graph nodes: elementwise merges of 2+ same-shaped tensors (Subtract: exactly 2), Concatenate on
+  // one per-sample axis, Dot of two (1, 1, F) vectors -> (1, 1, 1), Reshape (a view)
+  Add = 10, Subtract = 11, Multiply = 12, Average = 13, Maximum = 14, Minimum = 15, Concatenate = 16,
+  Dot = 17, Reshape = 18,
 };
 
 // The dtype a layer computes in (its Keras dtype policy's compute dtype). BFloat16 (mixed_bfloat16):
@@ -39,6 +51,20 @@ struct LayerSpec {
   ComputeDtype dtype = ComputeDtype::Float32;  // Conv2D / Dense GEMMs
   // Offsets (in floats) into the flat parameter buffer, -1 when absent.
   int64_t kernel = -1, bias = -1, gamma = -1, beta = -1, movingMean = -1, movingVar = -1;
+  // Graph form: the tensor ids read (empty: the previous tensor); merges give all input shapes in
+  // ins (empty: not checked).
+  std::vector<int> inputs;
+  std::vector<std::array<int, 3>> ins;
+  int axis = 2;            // Concatenate: 0 = H, 1 = W, 2 = C
+  bool normalize = false;  // Dot: of the L2-normalised vectors
+};
+
+// The loss of one model output (graph form). Total loss = sum over outputs of weight * loss.
+struct OutputLoss {
+  Loss loss = Loss::CategoricalCrossentropy;
+  bool fromLogits = false;
+  float labelSmoothing = 0.f;
+  float weight = 1.f;
 };
 
 enum class OptimizerKind : int32_t { Sgd = 0, Momentum = 1, Adam = 2, AdamW = 3, RMSprop = 4, Adagrad = 5 };
@@ -69,6 +95,14 @@ struct NetworkSpec {
   float labelSmoothing = 0.f;
   OptimizerSpec opt;
   uint32_t seed = 0;  // dropout RNG
+  // Graph form (all empty: the chain form). inputs: per-sample shapes of the model inputs;
+  // outputs: tensor ids of the model outputs (each once, never a model input); outputLosses: one
+  // per output (empty: loss / fromLogits / labelSmoothing above for each, weight 1).
+  std::vector<std::array<int, 3>> inputs;
+  std::vector<int> outputs;
+  std::vector<OutputLoss> outputLosses;
+  bool graph = false;  // set by the reader when any graph field was given (a layer's inputs / ins too)
+  bool hasInputs = false, hasOutputs = false, hasOutputLosses = false;  // given (possibly empty)
 };
 
 // Optimizer slots, per trainable variable, laid out in `slots` (caller-owned) in vars order:
@@ -101,8 +135,29 @@ class Network {
   int64_t param_count() const;  // floats in params
   int64_t slot_count() const;   // floats in slots
 
+  // Several inputs and outputs: xs one pointer per model input, ys one label array per output
+  // (int32 class ids for a sparse output), outs one buffer per output. Returns the total loss.
+  float forward_backward(const std::vector<const float*>& xs, const std::vector<const void*>& ys, const float* sw,
+                         int n);
+  float train_step(const std::vector<const float*>& xs, const std::vector<const void*>& ys, const float* sw, int n,
+                   float lr, int64_t t);
+  void predict(const std::vector<float*>& outs, const std::vector<const float*>& xs, int n);
+  float evaluate(const std::vector<float*>& outs, const std::vector<const float*>& xs,
+                 const std::vector<const void*>& ys, const float* sw, int n);
+  int num_inputs() const;
+  int num_outputs() const;
+  int64_t in_size(int k) const;
+  int64_t out_size(int k) const;
+  bool sparse_output(int k) const;  // output k takes int32 class ids
+  const float* output(int k) const;  // output k of the last forward_backward / train_step
+  // Per-output (unweighted) losses of the last forward_backward / train_step / evaluate.
+  const std::vector<float>& losses() const;
+  // Bytes of the training and inference arenas allocated so far.
+  int64_t arena_bytes() const;
+
+  struct Impl;  // internal: network_impl.h (shared by the chain and graph engines)
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

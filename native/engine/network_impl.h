@@ -1,6 +1,8 @@
 // Internals of the compiled network (network.h), shared by network.cc (arena, forward, backward,
 // update) and network_validate.cc (spec checks, derived layer facts). Not part of the contract.
 #pragma once
+#include <array>
+#include <memory>
 #include <vector>
 
 #include "../kernels/conv2d.h"
@@ -34,8 +36,23 @@ struct LayerBuffers {
   std::vector<float> mean, invstd;  // (C) batch norm
 };
 
+struct Graph;  // network_graph.h: the graph engine, when the spec is not a plain chain
+void graph_delete(Graph* g);
+struct GraphDeleter {
+  void operator()(Graph* g) const { graph_delete(g); }
+};
+
 struct Network::Impl {
   NetworkSpec spec;
+  // Graph facts (filled for both forms by validate): model input shapes, per tensor id its shape,
+  // output tensor ids and their losses; chain: the chain engine runs this spec.
+  bool chain = true;
+  std::vector<std::array<int, 3>> input_shapes;
+  std::vector<std::array<int, 3>> tensor_shapes;
+  std::vector<int> output_ids;
+  std::vector<OutputLoss> out_losses;
+  std::vector<float> losses;  // per output, of the last call
+  std::unique_ptr<Graph, GraphDeleter> graph;
   float* params;  // (param_count) caller-owned
   float* slots;   // (slot_count) caller-owned
   std::vector<LayerInfo> layers;
@@ -66,6 +83,7 @@ struct Network::Impl {
   std::vector<float> eval_probs;      // (n, out_size) for fromLogits CCE in evaluate
 
   void validate();
+  int64_t arena_bytes() const;  // the chain engine's arenas
   void plan_convs();
   void ensure_train(int n);
   void ensure_infer(int n);

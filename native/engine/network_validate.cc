@@ -1,7 +1,11 @@
-// Spec validation of the compiled network: shapes chain from layer to layer, conv / pool sizes
-// agree with conv2d_dims / pool2d_dims, every parameter range lies inside one variable and no two
-// layers share one, the loss fits the output. Each failure is a std::invalid_argument naming the
-// layer and field. Also derives the per-layer facts the engine uses (sizes, dims, slot bases).
+// Spec validation of the compiled network, the one C++ rule set (the binding only converts types;
+// lib/backend/js/network_spec.ts mirrors it with the same messages): every node reads model inputs
+// or earlier nodes, with the arity and shapes its kind needs; conv / pool sizes agree with
+// conv2d_dims / pool2d_dims; every parameter range lies inside one variable and two nodes share
+// one only as the same field at the same offset (graph form); outputs are node outputs, each
+// once, and their losses fit them. Each failure is a std::invalid_argument naming the node index
+// and kind. Also derives the facts the engines use (sizes, dims, slot bases, whether the chain
+// engine can run the spec).
 #include <algorithm>
 #include <climits>
 #include <stdexcept>
@@ -37,6 +41,10 @@ std::string shape_str(const int s[3]) {
 }
 
 bool same_shape(const int a[3], const int b[3]) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
+std::string shape_str(const std::array<int, 3>& s) { return shape_str(s.data()); }
+bool same_shape(const std::array<int, 3>& a, const int b[3]) { return same_shape(a.data(), b); }
+bool same_shape(const std::array<int, 3>& a, const std::array<int, 3>& b) { return same_shape(a.data(), b.data()); }
+bool is_merge(LayerKind k) { return (int)k >= (int)LayerKind::Add && (int)k <= (int)LayerKind::Dot; }
 
 const char* kind_name(LayerKind k) {
   switch (k) {
@@ -50,6 +58,15 @@ const char* kind_name(LayerKind k) {
     case LayerKind::Dropout: return "Dropout";
     case LayerKind::BatchNorm: return "BatchNorm";
     case LayerKind::Activation: return "Activation";
+    case LayerKind::Add: return "Add";
+    case LayerKind::Subtract: return "Subtract";
+    case LayerKind::Multiply: return "Multiply";
+    case LayerKind::Average: return "Average";
+    case LayerKind::Maximum: return "Maximum";
+    case LayerKind::Minimum: return "Minimum";
+    case LayerKind::Concatenate: return "Concatenate";
+    case LayerKind::Dot: return "Dot";
+    case LayerKind::Reshape: return "Reshape";
   }
   return "?";
 }
@@ -95,19 +112,59 @@ void Network::Impl::validate() {
 
   std::vector<ParamRange> ranges;
   const int L = (int)spec.layers.size();
+  input_shapes = spec.inputs;
+  if (!spec.hasInputs) input_shapes.push_back({spec.layers[0].in[0], spec.layers[0].in[1], spec.layers[0].in[2]});
+  if (input_shapes.empty()) fail(net, "the network has no inputs");
+  const int I = (int)input_shapes.size();
+  tensor_shapes = input_shapes;
+  chain = I == 1;
   layers.resize(L);
   for (int i = 0; i < L; ++i) {
     LayerInfo& li = layers[i];
     li.s = spec.layers[i];
-    const LayerSpec& s = li.s;
+    LayerSpec& s = li.s;
     const std::string where = "layers[" + std::to_string(i) + "] (" + kind_name(s.kind) + ")";
     for (int a = 0; a < 3; ++a) {
       if (s.in[a] < 1) fail(where, "in must be 3 positive sizes, received " + shape_str(s.in));
       if (s.out[a] < 1) fail(where, "out must be 3 positive sizes, received " + shape_str(s.out));
     }
-    if (i > 0 && !same_shape(spec.layers[i - 1].out, s.in))
-      fail(where, "in " + shape_str(s.in) + " does not match the previous layer's out " +
-                      shape_str(spec.layers[i - 1].out));
+    // wiring: the ids read, their count, their shapes
+    const int prev_id = i == 0 ? 0 : I + i - 1;
+    if (s.inputs.empty()) s.inputs.push_back(prev_id);
+    const int n_in = (int)s.inputs.size();
+    const bool merge = is_merge(s.kind);
+    if (!merge && n_in != 1) fail(where, "takes 1 input, received " + std::to_string(n_in) + " ids");
+    if (merge && n_in < 2) fail(where, "a merge takes 2 or more inputs, received " + std::to_string(n_in));
+    if ((s.kind == LayerKind::Subtract || s.kind == LayerKind::Dot) && n_in != 2)
+      fail(where, "takes exactly 2 inputs, received " + std::to_string(n_in));
+    for (int id : s.inputs)
+      if (id < 0 || id >= I + i)
+        fail(where, "input id " + std::to_string(id) + " is not a model input or an earlier node's output (ids 0.." +
+                        std::to_string(I + i - 1) + ")");
+    if (n_in != 1 || s.inputs[0] != prev_id) chain = false;
+    std::vector<std::array<int, 3>> shapes;
+    for (int id : s.inputs) shapes.push_back(tensor_shapes[id]);
+    if (!spec.graph) {
+      if (i > 0 && !same_shape(spec.layers[i - 1].out, s.in))
+        fail(where, "in " + shape_str(s.in) + " does not match the previous layer's out " +
+                        shape_str(spec.layers[i - 1].out));
+    } else if (!same_shape(shapes[0], s.in)) {
+      fail(where, "in " + shape_str(s.in) + " does not match the shape " + shape_str(shapes[0]) + " of input id " +
+                      std::to_string(s.inputs[0]));
+    }
+    if (!s.ins.empty()) {
+      if ((int)s.ins.size() != n_in)
+        fail(where, "ins has " + std::to_string(s.ins.size()) + " shapes for " + std::to_string(n_in) + " inputs");
+      for (int k = 0; k < n_in; ++k)
+        if (!same_shape(s.ins[k], shapes[k]))
+          fail(where, "ins[" + std::to_string(k) + "] " + shape_str(s.ins[k]) + " does not match the shape " +
+                          shape_str(shapes[k]) + " of input id " + std::to_string(s.inputs[k]));
+    }
+    s.ins = shapes;
+    auto pair = [&](int k) {
+      return "input id " + std::to_string(s.inputs[0]) + " is " + shape_str(shapes[0]) + " and input id " +
+             std::to_string(s.inputs[k]) + " is " + shape_str(shapes[k]);
+    };
     if ((int)s.act < 0 || (int)s.act > (int)Act::Relu6) fail(where, "unknown activation " + std::to_string((int)s.act));
     li.in_size = (int64_t)s.in[0] * s.in[1] * s.in[2];
     li.out_size = (int64_t)s.out[0] * s.out[1] * s.out[2];
@@ -193,18 +250,65 @@ void Network::Impl::validate() {
       case LayerKind::Activation:
         expect_out(H, W, C);
         break;
+      case LayerKind::Add:
+      case LayerKind::Subtract:
+      case LayerKind::Multiply:
+      case LayerKind::Average:
+      case LayerKind::Maximum:
+      case LayerKind::Minimum:
+        for (int k = 1; k < n_in; ++k)
+          if (!same_shape(shapes[k], shapes[0])) fail(where, "inputs must have the same shape: " + pair(k));
+        expect_out(H, W, C);
+        break;
+      case LayerKind::Concatenate: {
+        if (s.axis < 0 || s.axis > 2) fail(where, "axis must be 0, 1 or 2");
+        std::array<int, 3> o = shapes[0];
+        int64_t along = o[s.axis];
+        for (int k = 1; k < n_in; ++k) {
+          for (int ax = 0; ax < 3; ++ax)
+            if (ax != s.axis && shapes[k][ax] != shapes[0][ax])
+              fail(where, "inputs must agree except on axis " + std::to_string(s.axis) + ": " + pair(k));
+          along += shapes[k][s.axis];
+        }
+        if (along * ((int64_t)o[0] * o[1] * o[2] / o[s.axis]) > INT_MAX) fail(where, "per-sample size too large");
+        o[s.axis] = (int)along;
+        expect_out(o[0], o[1], o[2]);
+        break;
+      }
+      case LayerKind::Dot:
+        if (shapes[0][0] != 1 || shapes[0][1] != 1 || !same_shape(shapes[0], shapes[1]))
+          fail(where, "needs two [1, 1, F] vectors of the same F: " + pair(1));
+        expect_out(1, 1, 1);
+        break;
+      case LayerKind::Reshape:
+        chain = false;
+        li.is_view = true;
+        if (li.out_size != li.in_size)
+          fail(where, "out " + shape_str(s.out) + " must hold as many values as in " + shape_str(s.in));
+        break;
       default:
         fail(where, "unknown layer kind " + std::to_string((int)s.kind));
     }
+    tensor_shapes.push_back({s.out[0], s.out[1], s.out[2]});
   }
 
   // layers never share parameters (backward overwrites, it does not accumulate)
-  std::sort(ranges.begin(), ranges.end(), [](const ParamRange& a, const ParamRange& b) { return a.offset < b.offset; });
-  for (size_t j = 1; j < ranges.size(); ++j)
-    if (ranges[j].offset < ranges[j - 1].offset + ranges[j - 1].size)
-      fail("layers[" + std::to_string(ranges[j].layer) + "]",
-           std::string(ranges[j].field) + " overlaps layers[" + std::to_string(ranges[j - 1].layer) + "]." +
-               ranges[j - 1].field);
+  // (graph form: one layer applied twice shares its ranges, the same field at the same offset)
+  std::stable_sort(ranges.begin(), ranges.end(), [](const ParamRange& a, const ParamRange& b) {
+    return a.offset < b.offset || (a.offset == b.offset && a.size > b.size);
+  });
+  bool shared = false;
+  for (size_t j = 1; j < ranges.size(); ++j) {
+    const ParamRange &a = ranges[j - 1], &b = ranges[j];
+    if (b.offset < a.offset + a.size) {
+      if (spec.graph && a.offset == b.offset && a.size == b.size && std::string(a.field) == b.field) {
+        shared = true;
+        continue;
+      }
+      fail("layers[" + std::to_string(b.layer) + "]",
+           std::string(b.field) + " overlaps layers[" + std::to_string(a.layer) + "]." + a.field);
+    }
+  }
   for (const ParamRange& r : ranges) {
     if (r.stat) continue;
     if (r.size > 0 && spec.vars[var_of(r.offset, r.size)].trainable) {
@@ -216,20 +320,58 @@ void Network::Impl::validate() {
   if (std::all_of(layers.begin(), layers.end(), [](const LayerInfo& li) { return li.is_view; }))
     fail(net, "the network has only Flatten layers: nothing to compute");
 
-  // loss
-  const LayerSpec& last = spec.layers.back();
-  in_size = layers.front().in_size;
-  out_size = layers.back().out_size;
-  const bool categorical = spec.loss == Loss::CategoricalCrossentropy || spec.loss == Loss::SparseCategoricalCrossentropy;
-  if ((int)spec.loss < 0 || (int)spec.loss > (int)Loss::MeanAbsoluteError)
-    fail("loss", "unknown loss " + std::to_string((int)spec.loss));
-  if (categorical && (last.out[0] != 1 || last.out[1] != 1))
-    fail("loss", "categorical losses need a [1, 1, classes] output, the last layer gives " + shape_str(last.out) +
-                     " (add Flatten or global pooling)");
-  if (!(spec.labelSmoothing >= 0.f && spec.labelSmoothing <= 1.f)) fail("labelSmoothing", "must be in [0, 1]");
-  const bool last_softmax = last.act == Act::Softmax &&
-                            (last.kind == LayerKind::Conv2D || last.kind == LayerKind::Dense || last.kind == LayerKind::Activation);
-  fused_softmax = categorical && !spec.fromLogits && last_softmax;
+  // output_ids and their losses
+  const int nT = I + L;
+  output_ids = spec.outputs;
+  if (!spec.hasOutputs) output_ids.push_back(nT - 1);
+  if (output_ids.empty()) fail("outputs", "the network has no outputs");
+  for (size_t k = 0; k < output_ids.size(); ++k) {
+    const int id = output_ids[k];
+    const std::string where = "outputs[" + std::to_string(k) + "]";
+    if (id < I || id >= nT)
+      fail(where, "id " + std::to_string(id) + " is not a node's output (ids " + std::to_string(I) + ".." +
+                      std::to_string(nT - 1) + ")");
+    if (std::find(output_ids.begin(), output_ids.end(), id) - output_ids.begin() != (int64_t)k)
+      fail(where, "id " + std::to_string(id) + " is listed twice");
+  }
+  if (spec.hasOutputLosses && spec.outputLosses.size() != output_ids.size())
+    fail("outputLosses", "has " + std::to_string(spec.outputLosses.size()) + " entries for " +
+                             std::to_string(output_ids.size()) + " outputs");
+  out_losses = spec.outputLosses;
+  if (!spec.hasOutputLosses)
+    out_losses.assign(output_ids.size(), OutputLoss{spec.loss, spec.fromLogits, spec.labelSmoothing, 1.f});
+  std::vector<int> readers(nT, 0);
+  for (const LayerInfo& li : layers)
+    for (int id : li.s.inputs) readers[id]++;
+  for (size_t k = 0; k < output_ids.size(); ++k) {
+    const OutputLoss& ol = out_losses[k];
+    const std::array<int, 3>& shape = tensor_shapes[output_ids[k]];
+    const LayerSpec& node = layers[output_ids[k] - I].s;
+    if ((int)ol.loss < 0 || (int)ol.loss > (int)Loss::MeanAbsoluteError)
+      fail("loss", "unknown loss " + std::to_string((int)ol.loss));
+    if (!(ol.labelSmoothing >= 0.f && ol.labelSmoothing <= 1.f)) fail("labelSmoothing", "must be in [0, 1]");
+    const bool categorical = ol.loss == Loss::CategoricalCrossentropy || ol.loss == Loss::SparseCategoricalCrossentropy;
+    if (categorical && (shape[0] != 1 || shape[1] != 1)) {
+      if (output_ids.size() == 1)
+        fail("loss", "categorical losses need a [1, 1, classes] output, the last layer gives " + shape_str(shape) +
+                         " (add Flatten or global pooling)");
+      fail("outputLosses[" + std::to_string(k) + "]", "categorical losses need a [1, 1, classes] output, output id " +
+                                                          std::to_string(output_ids[k]) + " gives " + shape_str(shape) +
+                                                          " (add Flatten or global pooling)");
+    }
+    const bool softmax = node.act == Act::Softmax && (node.kind == LayerKind::Conv2D || node.kind == LayerKind::Dense ||
+                                                      node.kind == LayerKind::Activation);
+    if (k == 0) fused_softmax = categorical && !ol.fromLogits && softmax && readers[output_ids[k]] == 0;
+  }
+  chain = chain && !shared && output_ids.size() == 1 && output_ids[0] == nT - 1 && out_losses[0].weight == 1.f;
+  if (chain) {
+    spec.loss = out_losses[0].loss;
+    spec.fromLogits = out_losses[0].fromLogits;
+    spec.labelSmoothing = out_losses[0].labelSmoothing;
+  }
+  losses.assign(output_ids.size(), 0.f);
+  in_size = (int64_t)input_shapes[0][0] * input_shapes[0][1] * input_shapes[0][2];
+  out_size = (int64_t)tensor_shapes[output_ids[0]][0] * tensor_shapes[output_ids[0]][1] * tensor_shapes[output_ids[0]][2];
 
   // optimizer
   const OptimizerSpec& o = spec.opt;
