@@ -366,3 +366,45 @@ for (const [what, edit, re] of ERRORS) {
     tt.end();
   });
 }
+
+// ---- PyTorch-made references (test/fixtures/make_graph_fixtures.py -> graph_fixtures.bin) ----------
+
+const path = require('path');
+const { readFixtures } = require('./helpers/fixtures');
+
+const FIXTURES = readFixtures(path.join(__dirname, 'fixtures', 'graph_fixtures.bin'));
+
+function closeTo(tt, got, want, label, rtol = 1e-4) {
+  let scale = 0, err = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  tt.ok(err <= rtol * Math.max(scale, 1e-3), `${label}: max error ${err.toExponential(2)} (scale ${scale.toExponential(2)})`);
+}
+
+for (const k of backends) {
+  for (const fx of FIXTURES) {
+    t.test(`${k.name}: PyTorch reference: ${fx.name}`, (tt) => {
+      const { spec, n } = fx.config;
+      const I = spec.inputs.length, Kout = spec.outputs.length;
+      const params = fx.t.params.slice();
+      const net = k.createNetwork(spec, params, new Float32Array(0));
+      const xs = Array.from({ length: I }, (_, i) => fx.t[`x${i}`]);
+      const ys = Array.from({ length: Kout }, (_, j) => fx.t[`y${j}`]);
+      const loss = net.forwardBackward(xs, ys, null, n);
+      tt.ok(Math.abs(loss - fx.t.loss[0]) <= 1e-5 * Math.max(1, Math.abs(fx.t.loss[0])), `total loss ${loss} vs ${fx.t.loss[0]}`);
+      const ls = new Float32Array(Kout);
+      net.getLosses(ls);
+      closeTo(tt, ls, fx.t.losses, 'per-output losses', 1e-5);
+      for (let j = 0; j < Kout; j++) {
+        const o = new Float32Array(fx.t[`out${j}`].length);
+        net.getOutput(o, j);
+        closeTo(tt, o, fx.t[`out${j}`], `output ${j}`);
+      }
+      const g = new Float32Array(net.paramCount);
+      net.getGrads(g);
+      closeTo(tt, g, fx.t.grads, 'every weight gradient', 2e-4);
+      net.dispose();
+      tt.end();
+    });
+  }
+}
