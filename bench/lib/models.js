@@ -88,3 +88,54 @@ function randomLabels(n, seed = 2) {
 }
 
 module.exports = { MODELS, INPUT, CLASSES, flops, randomData, randomLabels };
+
+/**
+ * ResNet-20 for CIFAR-shaped input (He et al. 2016, section 4.2): a 3x3 conv (16) with batch norm
+ * and ReLU, 3 stages of `blocks` residual blocks (16, 32, 64 filters; the first block of stages 2
+ * and 3 halves the size with stride 2 and a 1x1 stride-2 conv + batch norm on the shortcut), global
+ * average pooling, dense softmax. blocks = 3 is ResNet-20. Built with `lib` = this library or
+ * TF.js (same Functional API); bench/pytorch_bench.py builds the same net.
+ */
+function resnet20(lib, { input = [32, 32, 3], classes = 10, blocks = 3, width = 16 } = {}) {
+  const conv = (filters, kernel, strides, name) => lib.layers.conv2d({ filters, kernelSize: kernel, strides, padding: 'same', useBias: false, name });
+  const bn = (name) => lib.layers.batchNormalization({ name });
+  const relu = (name) => lib.layers.activation({ activation: 'relu', name });
+  const x = lib.input({ shape: input, name: 'image' });
+  let h = relu('stem_relu').apply(bn('stem_bn').apply(conv(width, 3, 1, 'stem_conv').apply(x)));
+  for (let s = 0; s < 3; s++) {
+    const filters = width * 2 ** s;
+    for (let b = 0; b < blocks; b++) {
+      const stride = s > 0 && b === 0 ? 2 : 1;
+      const p = `s${s + 1}b${b + 1}`;
+      let r = relu(`${p}_relu1`).apply(bn(`${p}_bn1`).apply(conv(filters, 3, stride, `${p}_conv1`).apply(h)));
+      r = bn(`${p}_bn2`).apply(conv(filters, 3, 1, `${p}_conv2`).apply(r));
+      const short = stride === 1 ? h : bn(`${p}_proj_bn`).apply(conv(filters, 1, stride, `${p}_proj`).apply(h));
+      h = relu(`${p}_relu2`).apply(lib.layers.add({ name: `${p}_add` }).apply([r, short]));
+    }
+  }
+  h = lib.layers.globalAveragePooling2d({ name: 'gap' }).apply(h);
+  const out = lib.layers.dense({ units: classes, activation: 'softmax', name: 'probs' }).apply(h);
+  return lib.model({ inputs: x, outputs: out, name: 'resnet20' });
+}
+
+/** Multiply-add FLOPs per 32x32 image of resnet20 (forward; training about 3x). */
+function resnet20Flops({ input = [32, 32, 3], blocks = 3, width = 16, classes = 10 } = {}) {
+  let [h, w, c] = input;
+  let f = 2 * h * w * width * 9 * c;
+  c = width;
+  for (let s = 0; s < 3; s++) {
+    const filters = width * 2 ** s;
+    for (let b = 0; b < blocks; b++) {
+      const stride = s > 0 && b === 0 ? 2 : 1;
+      const oh = Math.ceil(h / stride);
+      const ow = Math.ceil(w / stride);
+      f += 2 * oh * ow * filters * 9 * c + 2 * oh * ow * filters * 9 * filters;
+      if (stride !== 1) f += 2 * oh * ow * filters * c;
+      [h, w, c] = [oh, ow, filters];
+    }
+  }
+  return f + 2 * c * classes;
+}
+
+module.exports.resnet20 = resnet20;
+module.exports.resnet20Flops = resnet20Flops;

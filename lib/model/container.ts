@@ -417,7 +417,7 @@ export class LayersModel implements CallbackModel, NodeOwner {
       if (v.length !== names.length) throw new Error(`compile: ${what} has ${v.length} entries, the model has ${names.length} outputs (${names.join(', ')})`);
       return v;
     }
-    if (v && typeof v === 'object' && !(typeof v === 'function') && names.length > 0 && Object.keys(v).some((k) => names.includes(k))) {
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       const rec = v as Record<string, T>;
       for (const k of Object.keys(rec)) if (!names.includes(k)) throw new Error(`compile: ${what} names "${k}", which is not an output (outputs: ${names.join(', ')})`);
       return names.map((n) => {
@@ -442,7 +442,10 @@ export class LayersModel implements CallbackModel, NodeOwner {
     const lossWeights = args.lossWeights === undefined ? losses.map(() => 1)
       : this.perOutput<number>(args.lossWeights as number[] | Record<string, number>, 'lossWeights', 1).map((w, k) => checkNumber(w, 'compile', `lossWeights[${k}]`, 0));
     const outSizes = this.outSizes;
-    const metricArgs = single ? [args.metrics] : this.perOutput<unknown>(args.metrics as unknown, 'metrics', []);
+    // as TF.js: a name or an array applies to every output; {outputName: metrics} per output
+    const m = args.metrics;
+    const metricArgs = single || m === undefined || typeof m === 'string' || Array.isArray(m) ? this.outputNames.map(() => m)
+      : this.perOutput<unknown>(m as unknown, 'metrics', []);
     const outputMetrics: Metric[][] = losses.map((loss, k) => resolveMetrics(metricArgs[k], loss, outSizes[k]));
     losses.forEach((loss, k) => {
       if (loss.kind === LossKind.SparseCategoricalCrossentropy && outSizes[k] < 2) {

@@ -74,7 +74,8 @@ const seeded = {
   /** conv-bn-relu-conv + identity skip, relu, global average pooling, softmax. */
   residual(lib) {
     const x = lib.input({ shape: [8, 8, 3], name: 'img' });
-    let h = lib.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(x);
+    // no bias before batch norm: its gradient is zero, and Adam would amplify the rounding noise
+    let h = lib.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, name: 'c1' }).apply(x);
     h = lib.layers.batchNormalization({ name: 'bn1' }).apply(h);
     h = lib.layers.activation({ activation: 'relu', name: 'r1' }).apply(h);
     h = lib.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' }).apply(h);
