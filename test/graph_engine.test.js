@@ -113,7 +113,7 @@ const NETS = {
 
 function make(k, spec, seed = 1) {
   const params = graphParams(spec, seed);
-  const slots = new Float32Array(1 << 14);
+  const slots = new Float32Array(params.length * 3);
   return { net: k.createNetwork(spec, params, slots), params, slots };
 }
 
@@ -407,4 +407,42 @@ for (const k of backends) {
       tt.end();
     });
   }
+}
+
+// ---- a ResNet-20-style net trains -----------------------------------------------------------------
+
+const { resnetSpec } = require('./helpers/graph');
+
+for (const k of backends.filter((b) => b.name === 'native')) {
+  t.test(`${k.name}: a ResNet-20-style CIFAR-shaped net trains on synthetic data (falling loss)`, (tt) => {
+    const spec = resnetSpec();
+    tt.equal(spec.layers.filter((L) => L.kind === K.Conv2D).length, 21, '19 3x3 convs + 2 projections');
+    const { net } = make(k, spec);
+    // 10 classes, each a fixed random 32x32x3 pattern plus noise
+    const { makeRng } = require('./helpers/common');
+    const rng = makeRng(5);
+    const size = 32 * 32 * 3, n = 16;
+    const protos = Array.from({ length: 10 }, () => rng.randn(size));
+    const batch = () => {
+      const x = new Float32Array(n * size), y = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        y[i] = rng.int(0, 9);
+        for (let e = 0; e < size; e++) x[i * size + e] = protos[y[i]][e] + 0.5 * rng.normal();
+      }
+      return { x, y };
+    };
+    const losses = [];
+    for (let step = 1; step <= 16; step++) {
+      const { x, y } = batch();
+      losses.push(net.trainStep(x, y, null, n, 0.05, step));
+    }
+    const first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[13] + losses[14] + losses[15]) / 3;
+    tt.ok(losses.every(Number.isFinite), 'finite losses');
+    tt.ok(last < 0.5 * first, `loss falls: ${first.toFixed(3)} -> ${last.toFixed(3)}`);
+    const bytes = net.arenaBytes();
+    net.trainStep(batch().x, batch().y, null, n, 0.05, 17);
+    tt.equal(net.arenaBytes(), bytes, 'no allocation after the first batch');
+    net.dispose();
+    tt.end();
+  });
 }

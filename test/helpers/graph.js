@@ -162,3 +162,26 @@ function graphBatch(spec, n, seed = 2) {
 }
 
 module.exports = { K, GraphBuilder, graphParams, graphBatch };
+
+/**
+ * A ResNet-20-style CIFAR net (He et al. 2016, section 4.2): 3x3 conv 16, then 3 stages of `blocks`
+ * residual blocks (conv-BN-relu-conv-BN + shortcut, relu) with 16, 32, 64 filters, the first block
+ * of stages 2 and 3 striding by 2 with a 1x1 projection shortcut; global average pooling; softmax.
+ */
+function resnetSpec({ input = [32, 32, 3], blocks = 3, widths = [16, 32, 64], classes = 10, opt = { kind: 1, momentum: 0.9 } } = {}) {
+  const b = new GraphBuilder([input]);
+  const cbr = (id, f, s = 1) => b.act(b.bn(b.conv(id, f, { s, bias: false })), 1);
+  let x = cbr(0, widths[0]);
+  widths.forEach((f, stage) => {
+    for (let i = 0; i < blocks; i++) {
+      const s = stage > 0 && i === 0 ? 2 : 1;
+      const y = b.bn(b.conv(cbr(x, f, s), f, { bias: false }));
+      const short = s === 1 ? x : b.bn(b.conv(x, f, { k: 1, s: 2, bias: false }));
+      x = b.act(b.merge(K.Add, [y, short]), 1);
+    }
+  });
+  const o = b.dense(b.gap(x), classes, { act: 10 });
+  return b.spec([o], [{ loss: 1 }], opt);
+}
+
+module.exports.resnetSpec = resnetSpec;
