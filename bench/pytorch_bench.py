@@ -2,7 +2,7 @@
 """PyTorch CPU contender for bench/run.js: the same two models in NCHW, layer for layer (see
 bench/lib/models.js), the same modes and the same one-line result as the Node workers.
 
-  python3 bench/pytorch_bench.py --model seed|convnet --mode train|infer --batch B --threads N
+  python3 bench/pytorch_bench.py --model seed|convnet|resnet20 --mode train|infer --batch B --threads N
                                  [--warmup-ms MS --warmup-steps S --measure-ms MS --min-steps S]
                                  [--autocast bf16]
 
@@ -61,7 +61,41 @@ def build(torch, name):
             nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
             nn.Linear(64 * 7 * 7, 1024), nn.ReLU(), nn.Linear(1024, 10))
+    if name == 'resnet20':  # bench/lib/models.js resnet20: 3 stages x 3 residual blocks, batch norm, GAP
+        return resnet20(torch)
     raise ValueError('unknown model ' + name)
+
+
+INPUTS = {'seed': (1, 28, 28), 'convnet': (1, 28, 28), 'resnet20': (3, 32, 32)}
+
+
+def resnet20(torch, blocks=3, width=16, classes=10):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        # conv3x3-bn-relu-conv3x3-bn + shortcut (identity, or 1x1 stride-2 conv + bn), relu
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(cout)
+            self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(cout)
+            self.short = None if stride == 1 and cin == cout else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            r = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+            return torch.relu(r + (x if self.short is None else self.short(x)))
+
+    layers = [nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    cin = width
+    for s in range(3):
+        cout = width * 2 ** s
+        for b in range(blocks):
+            layers.append(Block(cin, cout, 2 if s > 0 and b == 0 else 1))
+            cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
 
 
 def time_steps(step, warmup_ms=300, warmup_steps=2, measure_ms=1500, min_steps=3):
@@ -100,7 +134,7 @@ def main():
         if k in o:
             timing[name] = o[k]
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(B, 1, 28, 28, generator=g)
+    x = torch.rand(B, *INPUTS[o['model']], generator=g)
     autocast = o.get('autocast')
     if autocast not in (None, 'bf16'):
         raise ValueError('--autocast must be bf16, received ' + str(autocast))

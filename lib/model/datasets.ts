@@ -96,6 +96,12 @@ export function ownsElements(ds: DatasetLike): boolean {
   return !!ds && typeof (ds as { iterator?: unknown }).iterator === 'function';
 }
 
+/** Drops a batch read ahead that a pass stopped before using (disposed when it is the dataset's). */
+export async function discardAhead(ahead: Promise<IteratorResult<unknown>>, owned: boolean): Promise<void> {
+  const r = await ahead.catch(() => null);
+  if (r && !r.done && owned) disposeTensors(r.value);
+}
+
 /** Disposes a used batch: the element's tensors and the float32 copies of int32 features. */
 export function disposeElement(value: unknown, copies: Tensor[]): void {
   disposeTensors(value);

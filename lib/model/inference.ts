@@ -7,7 +7,7 @@ import { Tensor } from '../tensor';
 import { checkPositiveInt, describe } from '../util';
 import type { Logs } from './callbacks';
 import type { LayersModel } from './container';
-import { closeIterator, DatasetLike, datasetElement, disposeElement, openIterator, ownsElements } from './datasets';
+import { closeIterator, DatasetLike, datasetElement, discardAhead, disposeElement, openIterator, ownsElements } from './datasets';
 import type { Compiled } from './engine_handle';
 import { lossOfTensors } from './losses';
 import { metricSum } from './metrics';
@@ -116,9 +116,12 @@ export async function evaluateDatasetLogs(model: LayersModel, ds: DatasetLike, c
   const it = await openIterator(ds, fn);
   const sums: Logs = {};
   let count = 0;
+  const owned = ownsElements(ds);
+  let ahead: Promise<IteratorResult<unknown>> | null = null;
   try {
     for (let batch = 0; batches === undefined || batch < batches; batch++) {
-      const r = await it.next();
+      const r = await (ahead ?? it.next());
+      ahead = null;
       if (r.done) {
         if (batches !== undefined) {
           console.warn(
@@ -131,12 +134,18 @@ export async function evaluateDatasetLogs(model: LayersModel, ds: DatasetLike, c
       const where = `${fn}: batch ${batch}`;
       const { xs, ys, copies } = datasetElement(r.value, where, model.inSizes.length, model.outSizes.length);
       const d = model.evalData(xs, ys, where, c);
-      const logs = await evaluateLogs(model, c, d, DEFAULT_PREDICT_BATCH);
-      if (ownsElements(ds)) disposeElement(r.value, copies);
+      const evaluated = evaluateLogs(model, c, d, DEFAULT_PREDICT_BATCH);
+      if (batches === undefined || batch + 1 < batches) {
+        ahead = it.next(); // read while the forward passes run off the main thread
+        ahead.catch(() => undefined);
+      }
+      const logs = await evaluated;
+      if (owned) disposeElement(r.value, copies);
       for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * d.n;
       count += d.n;
     }
   } finally {
+    if (ahead) await discardAhead(ahead, owned);
     await closeIterator(it);
   }
   if (count === 0) throw new Error(`${fn}: the dataset yielded no batches`);

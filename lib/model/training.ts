@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor';
 import { checkNumber, checkPositiveInt, checkNonNegInt, describe } from '../util';
 import { CallbackList, Logs } from './callbacks';
 import type { LayersModel } from './container';
-import { closeIterator, DatasetIterator, DatasetLike, datasetBatches, datasetElement, disposeElement, openIterator, ownsElements } from './datasets';
+import { closeIterator, DatasetIterator, DatasetLike, datasetBatches, datasetElement, discardAhead, disposeElement, openIterator, ownsElements } from './datasets';
 import type { Compiled } from './engine_handle';
 import { DEFAULT_PREDICT_BATCH, evaluateDatasetLogs, evaluateLogs } from './inference';
 import { metricSum } from './metrics';
@@ -101,7 +101,7 @@ interface BatchSource {
   /** Buffers the outputs are copied into (for metrics), or null when no metric needs them. */
   outputs(n: number): Float32Array[] | null;
   /** After the epoch's steps: 'break' ends training before the epoch is logged. */
-  endEpoch(epoch: number, steps: number, samples: number, initialEpoch: number): 'break' | 'log';
+  endEpoch(epoch: number, steps: number, samples: number, initialEpoch: number): Promise<'break' | 'log'>;
 }
 
 /** Log keys as TF.js names them: loss, then <output>_loss per output (several outputs), then the metrics. */
@@ -246,7 +246,7 @@ async function runEpochs(model: LayersModel, c: Compiled, src: BatchSource, o: L
       step++;
       if (model.stopTraining) break;
     }
-    if (src.endEpoch(epoch, step, acc.count, o.initialEpoch) === 'break') break;
+    if ((await src.endEpoch(epoch, step, acc.count, o.initialEpoch)) === 'break') break;
     const logs = acc.logs();
     if (o.validate) Object.assign(logs, prefixKeys(await o.validate(), 'val_'));
     bar?.epochEnd(epoch, logs);
@@ -301,7 +301,7 @@ class ArraySource implements BatchSource {
       return this.outBufs[k].subarray(0, n * d);
     });
   }
-  endEpoch(_epoch: number, _steps: number, samples: number): 'break' | 'log' {
+  async endEpoch(_epoch: number, _steps: number, samples: number): Promise<'break' | 'log'> {
     return samples === 0 ? 'break' : 'log';
   }
   /** Gathers the rows of a step into buffer (step & 1); buffers hold the largest batch that occurs. */
@@ -415,10 +415,12 @@ export async function fit(model: LayersModel, x: unknown, y: unknown, args: Mode
   }
 }
 
-/** Batches of a dataset: one element per step. */
+/** Batches of a dataset: one element per step; the next one is read while a step runs off the main thread. */
 class DatasetSource implements BatchSource {
   it: DatasetIterator | null = null;
   ranOut = false;
+  /** The next element, read while the current step runs (never past batchesPerEpoch). */
+  private ahead: Promise<IteratorResult<unknown>> | null = null;
   private owned: boolean;
   constructor(private model: LayersModel, private c: Compiled, private ds: DatasetLike, readonly steps: number,
     private batchesPerEpoch: number | undefined, private epochs: number) {
@@ -438,7 +440,8 @@ class DatasetSource implements BatchSource {
   }
   async next(step: number, epoch: number): Promise<Batch | null> {
     const fn = 'fitDataset';
-    const r = await this.it!.next();
+    const r = await (this.ahead ?? this.it!.next());
+    this.ahead = null;
     if (r.done) {
       if (this.batchesPerEpoch !== undefined) {
         this.ranOut = true;
@@ -461,11 +464,23 @@ class DatasetSource implements BatchSource {
     const owned = this.owned;
     return { xs: xin.xs, ys: yl, sw: null, n: xin.n, release: owned ? () => disposeElement(r.value, copies) : undefined };
   }
+  prefetch(step: number): void {
+    if (this.batchesPerEpoch === undefined || step + 1 < this.batchesPerEpoch) {
+      this.ahead = this.it!.next();
+      this.ahead.catch(() => undefined); // awaited next round; this only keeps a failure from being reported as unhandled
+    }
+  }
+  /** Drops a batch read ahead that training stopped before using. */
+  async discard(): Promise<void> {
+    if (this.ahead) await discardAhead(this.ahead, this.owned);
+    this.ahead = null;
+  }
   outputs(n: number): Float32Array[] | null {
     if (!this.c.outputMetrics.some((ms) => ms.length > 0)) return null;
     return this.model.outSizes.map((d) => new Float32Array(n * d));
   }
-  endEpoch(epoch: number, steps: number, _samples: number, initialEpoch: number): 'break' | 'log' {
+  async endEpoch(epoch: number, steps: number, _samples: number, initialEpoch: number): Promise<'break' | 'log'> {
+    await this.discard();
     if (steps === 0 && this.ranOut && epoch > initialEpoch) return 'break';
     if (steps === 0) throw new Error(`fitDataset: the dataset yielded no batches in epoch ${epoch + 1}`);
     if (this.ranOut) this.model.stopTraining = true;
@@ -504,6 +519,7 @@ export async function fitDataset(model: LayersModel, dataset: DatasetLike, args:
     await runEpochs(model, c, src, { epochs, initialEpoch, verbose, cbs, history, signal: args.signal, progressStream: args.progressStream, validate });
     return history;
   } finally {
+    await src?.discard();
     await closeIterator(src?.it ?? null);
     model.endTraining();
   }
