@@ -74,7 +74,7 @@ function parse(argv: string[]) {
   }
 }
 
-async function loadModelFile(file: string): Promise<tf.Sequential> {
+async function loadModelFile(file: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(file);
 }
 

@@ -9,6 +9,7 @@
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, Layer, MaxPooling2D, ReLU,
+  Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Reshape,
 } from '../layers';
 import type { LayerArgs } from '../layers';
 import {
@@ -308,6 +309,31 @@ const readers: Record<string, Reader> = {
     channelsLast(c, ctx);
     if (c.keepdims === true) fail(ctx, 'keepdims is not supported');
     return new GlobalMaxPooling2D(baseArgs(c, ctx));
+  },
+
+  // Merge layers (functional models): the elementwise ones carry only the base keys.
+  Add: (c, ctx) => new Add(baseArgs(c, ctx)),
+  Subtract: (c, ctx) => new Subtract(baseArgs(c, ctx)),
+  Multiply: (c, ctx) => new Multiply(baseArgs(c, ctx)),
+  Average: (c, ctx) => new Average(baseArgs(c, ctx)),
+  Maximum: (c, ctx) => new Maximum(baseArgs(c, ctx)),
+  Minimum: (c, ctx) => new Minimum(baseArgs(c, ctx)),
+
+  Concatenate: (c, ctx) => new Concatenate({ ...baseArgs(c, ctx), axis: num(c, 'axis', ctx) ?? -1 }),
+
+  Dot: (c, ctx) => {
+    const axes = c.axes;
+    const ok = (a: unknown) => Number.isInteger(a);
+    if (!(ok(axes) || (Array.isArray(axes) && axes.length === 2 && axes.every(ok)))) fail(ctx, `axes must be an integer or a pair of integers, received ${shown(axes)}`);
+    return new Dot({ ...baseArgs(c, ctx), axes: axes as number | [number, number], normalize: bool(c, 'normalize', ctx) ?? false });
+  },
+
+  Reshape: (c, ctx) => {
+    const t = c.targetShape;
+    if (!Array.isArray(t) || t.length === 0 || !t.every((d) => Number.isInteger(d) && (d > 0 || d === -1))) {
+      fail(ctx, `target_shape must be a list of positive sizes (one may be -1), received ${shown(t)}`);
+    }
+    return new Reshape({ ...baseArgs(c, ctx), targetShape: t as number[] });
   },
 };
 

@@ -4,8 +4,10 @@
  * the optimizer state.
  */
 import { Sequential } from '../sequential';
+import { checkFinite } from '../container';
+import type { LayersModel } from '../container';
+import { functionalFromConfig } from './functional';
 import type { Layer } from '../layers';
-import { Tensor } from '../../tensor';
 import { fromPythonic, isPlainObject, shown } from './keras_json';
 import { layerFromConfig } from './layer_configs';
 import { compileFromTrainingConfig, restoreOptimizerWeights } from './optimizer_state';
@@ -14,17 +16,17 @@ import type { LoadOptions, ModelArtifacts, WeightsManifestEntry } from '../../io
 import { concatBuffers, decodeWeights } from '../../io/weights';
 import type { DecodedWeight } from '../../io/weights';
 
-/** The Sequential config inside a topology: TF.js / Keras JSON, the converter's model_config wrapper, legacy arrays. */
-function sequentialConfig(topology: unknown, where: string): { name?: string; layers: unknown[]; buildInputShape?: unknown } {
+/** The {class_name, config} of the model inside a topology (unwrapping the converter's model_config). */
+function modelEntry(topology: unknown, where: string): { cls: unknown; config: unknown } {
   if (!isPlainObject(topology)) throw new Error(`${where}: modelTopology must be a JSON object`);
   let t: Record<string, unknown> = topology;
   // tensorflowjs_converter keeps Keras' h5 attributes: {keras_version, backend, model_config, training_config}.
   if (isPlainObject(t.model_config)) t = t.model_config;
-  const cls = t.class_name ?? t.className;
-  if (cls !== 'Sequential') {
-    throw new Error(`${where}: only Sequential models are supported, this file holds a ${shown(cls)} model`);
-  }
-  const c = t.config;
+  return { cls: t.class_name ?? t.className, config: t.config };
+}
+
+/** The Sequential config: TF.js / Keras JSON, or a legacy bare array of layers. */
+function sequentialConfig(c: unknown, where: string): { name?: string; layers: unknown[]; buildInputShape?: unknown } {
   if (Array.isArray(c)) return { layers: c };
   if (!isPlainObject(c) || !Array.isArray(c.layers)) throw new Error(`${where}: the Sequential config must hold a layers array`);
   return {
@@ -34,9 +36,9 @@ function sequentialConfig(topology: unknown, where: string): { name?: string; la
   };
 }
 
-/** Rebuilds the (uncompiled, unbuilt) model from a Keras JSON topology. */
-export function modelFromTopology(topology: unknown, where: string): Sequential {
-  const sc = sequentialConfig(topology, where);
+/** Rebuilds a Sequential model from its config. */
+function sequentialFromConfig(c: unknown, where: string): LayersModel {
+  const sc = sequentialConfig(c, where);
   if (sc.layers.length === 0) throw new Error(`${where}: the model has no layers`);
   const model = new Sequential({ name: sc.name });
   sc.layers.forEach((entry, i) => {
@@ -59,6 +61,24 @@ export function modelFromTopology(topology: unknown, where: string): Sequential 
   return model;
 }
 
+/** A model (Sequential, or functional 'Model' / Keras 'Functional') from its class name and config. */
+function modelFromEntry(cls: unknown, config: unknown, where: string): LayersModel {
+  if (cls === 'Sequential') return sequentialFromConfig(config, where);
+  if (cls === 'Model' || cls === 'Functional') {
+    if (!isPlainObject(config) || config.input_layers == null || config.output_layers == null) {
+      throw new Error(`${where}: the ${shown(cls)} config has no input_layers / output_layers (without them only Sequential models are supported, this file holds a ${shown(cls)} model)`);
+    }
+    return functionalFromConfig(config, where, modelFromEntry);
+  }
+  throw new Error(`${where}: only Sequential and functional (Model / Functional) models are supported, this file holds a ${shown(cls)} model`);
+}
+
+/** Rebuilds the (uncompiled, unbuilt) model from a Keras JSON topology. */
+export function modelFromTopology(topology: unknown, where: string): LayersModel {
+  const { cls, config } = modelEntry(topology, where);
+  return modelFromEntry(cls, config, where);
+}
+
 /** The known names of one layer's weights, in Keras' order. */
 const WEIGHT_NAMES = new Set(['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance']);
 
@@ -69,10 +89,10 @@ interface Slot { layer: Layer; index: number; key: string }
  * Keras 2), any prefix before it (Keras 3 `sequential/conv2d/kernel`), a `:0` suffix, and Keras 3
  * positional names (`<layer>/0`, `<layer>/vars/0`).
  */
-function matchWeights(model: Sequential, decoded: DecodedWeight[], strict: boolean, where: string): Map<Slot, DecodedWeight> {
+function matchWeights(model: LayersModel, decoded: DecodedWeight[], strict: boolean, where: string): Map<Slot, DecodedWeight> {
   const slots = new Map<string, Slot>();
   const byLayer = new Map<string, Slot[]>();
-  for (const l of model.layers) {
+  for (const l of model.weightLayers()) {
     const list: Slot[] = [];
     for (const j of savedWeightIndices(l)) {
       const s: Slot = { layer: l, index: j, key: `${l.name}/${l.weightSpecs[j].name}` };
@@ -118,13 +138,14 @@ function matchWeights(model: Sequential, decoded: DecodedWeight[], strict: boole
 }
 
 /** Copies the decoded weights into the model (all shapes are checked before anything is set). */
-export function setModelWeights(model: Sequential, decoded: DecodedWeight[], strict: boolean, where: string): void {
+export function setModelWeights(model: LayersModel, decoded: DecodedWeight[], strict: boolean, where: string): void {
   // Names, shapes and dtypes are all checked against the layers' weight specs (known once the
   // layers are added) before the model is built: a file whose topology declares far more weights
   // than it holds is refused before the parameters are allocated and initialised.
   const found = new Map<string, DecodedWeight>();
   for (const [s, d] of matchWeights(model, decoded, strict, where)) found.set(s.key, d);
-  for (const l of model.layers) {
+  const leaves = model.weightLayers();
+  for (const l of leaves) {
     for (const w of l.weightSpecs) {
       const d = found.get(`${l.name}/${w.name}`);
       if (!d) continue;
@@ -136,22 +157,26 @@ export function setModelWeights(model: Sequential, decoded: DecodedWeight[], str
     }
   }
   model.build();
-  const tensors: Tensor[] = [];
-  for (const l of model.layers) {
-    l.weightSpecs.forEach((w, j) => {
+  // Written straight into the layers' weight views (set by build), so the order of setWeights
+  // (which differs between Sequential and functional models) does not matter here.
+  let index = 0;
+  for (const l of leaves) {
+    l.weightSpecs.forEach((w) => {
       const d = found.get(`${l.name}/${w.name}`);
-      tensors.push(d ? new Tensor(d.values as Float32Array, w.shape, 'float32') : new Tensor(l.weightViews[j].slice(), w.shape, 'float32'));
+      if (d) checkFinite(d.values as Float32Array, where, `weight ${index} (${l.name}/${w.name})`);
+      index++;
     });
   }
-  try {
-    model.setWeights(tensors);
-  } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+  for (const l of leaves) {
+    l.weightSpecs.forEach((w, j) => {
+      const d = found.get(`${l.name}/${w.name}`);
+      if (d) l.weightViews[j].set(d.values as Float32Array);
+    });
   }
 }
 
 /** Rebuilds a model from artifacts: topology, weights, and (with trainingConfig) its compiled optimizer state. */
-export function modelFromArtifacts(artifacts: ModelArtifacts, options: LoadOptions = {}, where = 'loadLayersModel'): Sequential {
+export function modelFromArtifacts(artifacts: ModelArtifacts, options: LoadOptions = {}, where = 'loadLayersModel'): LayersModel {
   if (!isPlainObject(artifacts)) throw new TypeError(`${where}: expected model artifacts {modelTopology, weightSpecs, weightData}`);
   if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error(`${where}: a binary (GraphDef) topology is a graph model; only layers models are supported`);
   if (artifacts.format !== undefined && artifacts.format !== null && artifacts.format !== LAYERS_MODEL_FORMAT) {

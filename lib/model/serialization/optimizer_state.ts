@@ -11,12 +11,12 @@ import type { LossConfig } from '../losses';
 import { losses } from '../losses';
 import type { Metric } from '../metrics';
 import { Optimizer, train } from '../optimizers';
-import type { Sequential } from '../sequential';
+import type { LayersModel } from '../container';
 import { fromPythonic, isPlainObject, toSnakeCase, shown } from './keras_json';
 import type { TrainingConfig } from '../../io/types';
 import type { DecodedWeight, NamedWeight } from '../../io/weights';
 
-function compiledOf(model: Sequential): { loss: LossConfig; metrics: Metric[]; optimizer: Optimizer } | undefined {
+function compiledOf(model: LayersModel): { loss: LossConfig; metrics: Metric[]; optimizer: Optimizer } | undefined {
   return model.compileConfig;
 }
 
@@ -58,7 +58,7 @@ function optimizerConfig(o: Optimizer): { class_name: string; config: Record<str
 }
 
 /** TF.js trainingConfig of a compiled model, or null when it is not compiled. */
-export function trainingConfigOf(model: Sequential): TrainingConfig | null {
+export function trainingConfigOf(model: LayersModel): TrainingConfig | null {
   const c = compiledOf(model);
   if (!c) return null;
   const l = c.loss;
@@ -76,9 +76,9 @@ export function trainingConfigOf(model: Sequential): TrainingConfig | null {
 
 interface TrainableVar { name: string; shape: number[]; size: number }
 
-function trainableVars(model: Sequential): TrainableVar[] {
+function trainableVars(model: LayersModel): TrainableVar[] {
   const out: TrainableVar[] = [];
-  for (const l of model.layers) {
+  for (const l of model.weightLayers()) {
     for (const w of l.weightSpecs) {
       if (w.trainable) out.push({ name: `${l.name}/${w.name}`, shape: w.shape.slice(), size: w.shape.reduce((a, b) => a * b, 1) });
     }
@@ -93,7 +93,7 @@ function slotsPerVar(vars: TrainableVar[], slots: Float32Array): number {
 }
 
 /** The optimizer's weights in TF.js order, group 'optimizer'. */
-export function optimizerWeights(model: Sequential): NamedWeight[] {
+export function optimizerWeights(model: LayersModel): NamedWeight[] {
   const c = compiledOf(model);
   const state = model.getOptimizerState();
   if (!c || !state) return [];
@@ -112,7 +112,7 @@ export function optimizerWeights(model: Sequential): NamedWeight[] {
 }
 
 /** Restores iterations and slots from the file's optimizer weights (model already compiled). */
-export function restoreOptimizerWeights(model: Sequential, entries: DecodedWeight[], where: string): void {
+export function restoreOptimizerWeights(model: LayersModel, entries: DecodedWeight[], where: string): void {
   const c = compiledOf(model);
   const state = model.getOptimizerState();
   if (!c || !state) throw new Error(`${where}: optimizer weights given but the model has no optimizer`);
@@ -209,7 +209,7 @@ function lossFromConfig(loss: unknown, where: string): unknown {
 }
 
 /** Compiles the loaded model with the file's trainingConfig (TF.js loadTrainingConfig). */
-export function compileFromTrainingConfig(model: Sequential, tc: unknown, where: string): void {
+export function compileFromTrainingConfig(model: LayersModel, tc: unknown, where: string): void {
   if (!isPlainObject(tc)) throw new Error(`${where}: trainingConfig must be an object`);
   for (const k of ['weighted_metrics', 'loss_weights', 'sample_weight_mode']) {
     if (tc[k] !== undefined && tc[k] !== null) throw new Error(`${where}: trainingConfig.${k} is not supported`);
