@@ -131,6 +131,11 @@ t.test('generator: the function is called again for every pass', async (t) => {
   const got = [];
   for await (const x of it) got.push(x);
   t.same(got, [0, 1, 2], 'for await over an iterator');
+  for (const src of [ds, tf.data.array([0, 1, 2])]) {
+    const early = await src.map((v) => v).iterator();
+    for await (const x of early) if (x === 0) break;
+    t.same(await early.next(), { value: null, done: true }, 'breaking out of for await closes the pass');
+  }
   // a function returning a plain iterator object works too (tfjs-examples do this)
   const counter = tf.data.generator(() => {
     let i = 0;

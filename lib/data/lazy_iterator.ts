@@ -116,6 +116,9 @@ export class ArrayIterator<T> extends LazyIterator<T> {
     if (this.i >= this.items.length) return done();
     return { value: deepClone(this.items[this.i++]), done: false };
   }
+  protected override async close(): Promise<void> {
+    this.i = this.items.length;
+  }
 }
 
 /** Anything with a next() method returning {value, done} (or a promise of it). */
