@@ -235,3 +235,25 @@ t.test('sbgemm: bad arguments throw, never crash', { skip }, (tt) => {
   tt.same(Array.from(C), [0.5, 1, 1.5, 2], 'K = 0: C = beta * C');
   tt.end();
 });
+
+t.test('sbgemm: NaN and Inf propagate as in the reference, on every path', { skip }, (tt) => {
+  const M = 9, N = 33, Kd = 5;
+  const next = rng(11);
+  const A = rand(M * Kd, next), B = rand(Kd * N, next);
+  A[0] = NaN;                      // row 0 of C: NaN everywhere
+  A[1 * Kd + 2] = Infinity;        // row 1: +-Inf, by the sign of B[2][j] (no NaN: nothing else is infinite)
+  for (const k of K.bf16Kernels().kernels) {
+    if (!k.available) {
+      tt.test(`sbgemm path ${k.name}`, { skip: `sbgemm path ${k.name} skipped: ${k.reason}` }, () => {});
+      continue;
+    }
+    K.setBf16Kernel(k.id);
+    const C = new Float32Array(M * N);
+    K.sbgemm(false, false, M, N, Kd, 1, A, Kd, B, N, 0, C, N);
+    tt.ok(C.subarray(0, N).every(Number.isNaN), `${k.name}: a NaN in A makes its row NaN`);
+    tt.ok(C.subarray(N, 2 * N).every((v, j) => v === (B[2 * N + j] > 0 ? Infinity : -Infinity)), `${k.name}: an Inf in A gives signed Inf`);
+    tt.ok(C.subarray(2 * N).every(Number.isFinite), `${k.name}: other rows finite`);
+  }
+  K.setBf16Kernel(Bf16Kernel.Auto);
+  tt.end();
+});
