@@ -261,6 +261,13 @@ t.test('Dataset can be subclassed or built from any iterator', async (t) => {
   t.same(b.map((e) => e.xs.shape), [[2, 1], [2, 1], [1, 1]]);
   t.same(b.map((e) => Array.from(e.ys.dataSync())), [[0, 1], [4, 9], [16]]);
   t.equal(sq.batch(2).size, 3, 'transforms see the subclass size');
+  class Raw extends Dataset {
+    async iterator() {
+      return (function* () { yield 1; yield 2; yield 3; })(); // a plain generator object, not a LazyIterator
+    }
+  }
+  t.same(await new Raw().toArray(), [1, 2, 3], 'a subclass may return any JS iterator');
+  t.same(await new Raw().batch(2).toArray().then((b) => b.map((x) => Array.from(x.dataSync()))), [[1, 2], [3]]);
   t.same(await Dataset.fromIterator(() => [3, 2, 1], 3).map((x) => -x).toArray(), [-3, -2, -1], 'fromIterator(() => iterable)');
   t.same(await Dataset.fromIterator(async function* () { yield 1; yield 2; }).repeat(2).toArray(), [1, 2, 1, 2], 'fromIterator(async generator function)');
 });
