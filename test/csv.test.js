@@ -99,6 +99,12 @@ t.test('sources: paths, file:// URLs, URL objects, http', async (t) => {
   t.equal(want.length, 3);
   t.same(await tf.data.csv(url(p)).toArray(), want, 'file:// URL string');
   t.same(await tf.data.csv(new URL(url(p))).toArray(), want, 'URL object');
+  const rel = path.relative(process.cwd(), p);
+  t.same(await tf.data.csv(`file://./${rel}`).toArray(), want, 'file://./relative/path as in TF.js');
+  const spaced = path.join(tmp, 'with space.csv');
+  fs.writeFileSync(spaced, IRIS);
+  t.same(await tf.data.csv(url(spaced)).toArray(), want, 'a percent-encoded file URL (%20)');
+  t.same(await tf.data.csv(`file://${spaced}`).toArray(), want, 'file:// + a path with a space');
   const server = http.createServer((req, res) => {
     if (req.url === '/iris.csv') {
       res.writeHead(200, { 'content-type': 'text/csv' });
