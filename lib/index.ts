@@ -18,7 +18,7 @@ export { layers } from './model/layers';
 export * as mixedPrecision from './model/mixed_precision';
 export * as layerClasses from './model/layers';
 export { Sequential, sequential, History } from './model/sequential';
-export type { CompileArgs, ModelFitArgs, ModelFitDatasetArgs, ModelPredictArgs, SequentialArgs, DatasetLike } from './model/sequential';
+export type { CompileArgs, ModelFitArgs, ModelFitDatasetArgs, ModelEvaluateDatasetArgs, ModelPredictArgs, SequentialArgs, DatasetLike, DatasetElement } from './model/sequential';
 export { train, Optimizer } from './model/optimizers';
 export { losses } from './model/losses';
 export { metrics } from './model/metrics';
