@@ -100,6 +100,14 @@ module.exports = [
       'tf.util.shuffle', 'tf.util.assert', 'tf.tidy', 'tf.dispose', 'model.predict', 'model.save'],
   },
   {
+    name: 'custom-layer',
+    exercises: 'a custom layer (subclass of tf.layers.Layer with computeOutputShape / call) applied to an image and split with tf.split, then used twice inside a Sequential convnet trained with fit',
+    apis: ['tf.layers.Layer', 'layer.apply', 'layer.invokeCallHook', 'tf.sequential', 'model.compile', 'model.fit', 'model.summary', 'model.evaluate',
+      'tf.layers.conv2d', 'tf.layers.maxPooling2d', 'tf.layers.flatten', 'tf.layers.dense', 'tf.split', 'tf.sub', 'tf.concat', 'tf.tensor3d',
+      'tf.tensor4d', 'tf.tensor1d', 'tf.oneHot', 'tensor.toFloat', 'tensor.expandDims', 'tensor.reshape', 'tensor.mean', 'tensor.relu',
+      'tensor.neg', 'tensor.sum'],
+  },
+  {
     name: 'simple-object-detection',
     exercises: 'MobileNet-style base (depthwiseConv2d, batch norm, ReLU) cut with getLayer + tf.model, frozen, new head via head.apply, custom loss function in compile, unfreeze and fine-tune',
     apis: ['tf.sequential', 'tf.layers.conv2d', 'tf.layers.depthwiseConv2d', 'tf.layers.batchNormalization', 'tf.layers.reLU',
