@@ -57,6 +57,12 @@ module.exports = [
       'dataset.shuffle', 'dataset.batch', 'dataset.take', 'dataset.skip', 'model.fitDataset', 'model.save'],
   },
   {
+    name: 'baseball-node',
+    exercises: 'tf.data.csv with a label column, normalising map, shuffle, batch, 4-layer dense classifier on sparseCategoricalCrossentropy, fitDataset, forEachAsync + evaluate, save',
+    apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.dense', 'tf.train.adam', 'tf.data.csv', 'dataset.map', 'dataset.shuffle',
+      'dataset.batch', 'dataset.forEachAsync', 'model.fitDataset', 'model.evaluate', 'model.predict', 'model.save'],
+  },
+  {
     name: 'data-generator',
     exercises: 'endless tf.data.generator, oneHot of int32 scalars + concat, batch/take/toArray, fitDataset with batchesPerEpoch and validationBatches, binaryCrossentropy',
     apis: ['tf.sequential', 'model.compile', 'tf.layers.dense', 'tf.data.generator', 'tf.concat', 'tf.oneHot', 'tf.scalar', 'tf.tensor1d',
