@@ -16,8 +16,13 @@ const { missingApis } = require('../examples/tfjs/probe');
 const dir = path.join(__dirname, '..', 'examples', 'tfjs');
 const TIMEOUT_MS = 180000;
 
-function runScript(e) {
-  const args = (e.args || []).map((a) => (a === '<tmp>' ? fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${e.name}-`)) : a));
+function runScript(t, e) {
+  const args = (e.args || []).map((a) => {
+    if (a !== '<tmp>') return a;
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${e.name}-`));
+    t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
+    return d;
+  });
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(dir, `${e.script || e.name}.js`), ...args], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -46,7 +51,7 @@ for (const e of manifest) {
   // The script runs either way; for an example with gaps its assertions are todo (reported with
   // the reason, not counted as failures), so a gap shows what breaks without turning CI red.
   t.test(`tfjs-examples/${e.name}${todo ? ` (${todo})` : ''}`, async (t) => {
-    const r = await runScript(e);
+    const r = await runScript(t, e);
     const tag = e.script || e.name;
     const summary = (r.stdout.match(new RegExp(`^${tag}: .*$`, 'm')) || [`(no summary line; signal ${r.signal})`])[0];
     t.comment(summary);

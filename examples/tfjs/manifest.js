@@ -69,6 +69,12 @@ module.exports = [
       'dataset.map', 'dataset.batch', 'dataset.take', 'dataset.toArray', 'model.fitDataset'],
   },
   {
+    name: 'quantization',
+    exercises: 'train the Keras-style convnet on Fashion-MNIST, save, quantize the weights to uint16 / uint8 (weights-manifest quantization), load each with loadLayersModel, compile again, evaluate',
+    apis: [...sequentialFit, 'tf.layers.conv2d', 'tf.layers.maxPooling2d', 'tf.layers.flatten', 'tf.layers.dropout', 'tf.layers.dense',
+      'tf.tensor4d', 'tf.tensor1d', 'tf.oneHot', 'tensor.toFloat', 'model.save', 'tf.loadLayersModel', 'model.evaluate', 'tf.util.now'],
+  },
+  {
     name: 'jena-weather',
     exercises: 'time-series regression: tf.buffer batches from a tf.data.generator, tf.moments, a baseline (forEachAsync, gather, squeeze, losses.absoluteDifference, stack), linear / MLP / MLP+L2 / MLP+dropout on MAE with RMSprop, fitDataset + evaluateDataset per epoch, tf.node.tensorBoard',
     args: ['--modelTypes', 'baseline,linear-regression,mlp,mlp-l2,mlp-dropout', '--logDir', '<tmp>'],
