@@ -539,10 +539,13 @@ export class Sequential implements CallbackModel {
           it = await openIterator(dataset, fn);
         }
         let step = 0;
+        // the next batch is read while the current step runs off the main thread
+        let ahead: Promise<IteratorResult<unknown>> | null = null;
         for (;;) {
           if (perEpoch && step >= args.batchesPerEpoch!) break;
           if (args.signal?.aborted || this.disposeRequested) { this.stopTraining = true; break; }
-          const r = await it!.next();
+          const r = await (ahead ?? it!.next());
+          ahead = null;
           if (r.done) {
             if (perEpoch) {
               ranOut = true;
@@ -565,7 +568,12 @@ export class Sequential implements CallbackModel {
           const lr = c.optimizer.learningRate;
           const t = c.iterations;
           const out = new Float32Array(c.metrics.length ? bn * this.outSize : 0);
-          const loss = await this.step(c, xs.values as Float32Array, yl, null, bn, lr, t, c.metrics.length ? out : null);
+          const stepDone = this.step(c, xs.values as Float32Array, yl, null, bn, lr, t, c.metrics.length ? out : null);
+          if (!perEpoch || step + 1 < args.batchesPerEpoch!) {
+            ahead = it!.next();
+            ahead.catch(() => undefined); // awaited next round; this only keeps a failure from being reported as unhandled
+          }
+          const loss = await stepDone;
           acc.add(loss, bn, out, yl, this.outSize, c.loss.fromLogits);
           if (owned) disposeElement(r.value, xs);
           const logs = acc.logs();
@@ -574,6 +582,7 @@ export class Sequential implements CallbackModel {
           step++;
           if (this.stopTraining) break;
         }
+        if (ahead) await discardAhead(ahead, owned);
         if (step === 0 && ranOut && epoch > initialEpoch) break;
         if (step === 0) throw new Error(`${fn}: the dataset yielded no batches in epoch ${epoch + 1}`);
         if (ranOut) this.stopTraining = true;
@@ -1114,6 +1123,12 @@ function datasetElement(value: unknown, where: string): { xs: Tensor; ys: Tensor
  */
 function ownsElements(ds: DatasetLike): boolean {
   return !!ds && typeof (ds as { iterator?: unknown }).iterator === 'function';
+}
+
+/** Drops a batch read ahead that training stopped before using (disposed when it is the dataset's). */
+async function discardAhead(ahead: Promise<IteratorResult<unknown>>, owned: boolean): Promise<void> {
+  const r = await ahead.catch(() => null);
+  if (r && !r.done && owned) disposeTensors(r.value);
 }
 
 /** Disposes a used batch: the element's tensors and the float32 copy of int32 features. */
