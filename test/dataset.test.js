@@ -431,6 +431,22 @@ t.test('fitDataset consumes iterators as tfjs does (per epoch, or across epochs 
   }
   const stopped = await run(LIBS.ours, tinyModel(), { epochs: 5, batchesPerEpoch: 2 }, 3);
   t.equal(stopped.epochs, 2, 'running out stops training after the partial epoch');
+
+  // the batch read ahead of a stop is disposed: nothing leaks
+  const m = tinyModel();
+  const before = tf.memory().numTensors;
+  const made = [];
+  const ds = tf.data.generator(function* () {
+    for (let i = 0; i < 6; i++) {
+      const b = { xs: tf.tensor([feat(i)]), ys: tf.tensor([label(i)]) };
+      made.push(b.xs);
+      yield b;
+    }
+  });
+  await m.fitDataset(ds, { epochs: 3, verbose: 0, callbacks: { onBatchEnd: (b) => { if (b === 1) m.stopTraining = true; } } });
+  t.equal(made.length, 3, 'stopping after batch 1 read one batch ahead');
+  t.ok(made.every((x) => x.isDisposed), 'and disposed it');
+  t.equal(tf.memory().numTensors, before, 'no tensor left');
 });
 
 t.test('validationData datasets, evaluateDataset and its batches', async (t) => {
