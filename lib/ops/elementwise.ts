@@ -137,6 +137,18 @@ export const tanh = unary('tanh', Math.tanh, 'float', true);
 export const sin = unary('sin', Math.sin, 'float');
 export const cos = unary('cos', Math.cos, 'float');
 export const elu = unary('elu', (x) => (x >= 0 ? x : Math.exp(x) - 1), 'float');
+// TF.js 4.22 requires float32 for tan and cosh but not for the other inverse / hyperbolic functions
+export const tan = unary('tan', Math.tan, 'float');
+export const asin = unary('asin', Math.asin, 'same');
+export const acos = unary('acos', Math.acos, 'same');
+export const atan = unary('atan', Math.atan, 'same');
+export const sinh = unary('sinh', Math.sinh, 'same');
+export const cosh = unary('cosh', Math.cosh, 'float');
+export const asinh = unary('asinh', Math.asinh, 'same');
+export const acosh = unary('acosh', Math.acosh, 'same');
+export const atanh = unary('atanh', Math.atanh, 'same');
+/** log(sigmoid(x)) = -softplus(-x), computed stably. */
+export const logSigmoid = unary('logSigmoid', (x) => -(x < 0 ? -x + Math.log1p(Math.exp(x)) : Math.log1p(Math.exp(-x))), 'same');
 
 /** max(alpha * x, x). */
 export function leakyRelu(x: TensorOrLike, alpha = 0.2): Tensor {
