@@ -739,9 +739,12 @@ export class Sequential implements CallbackModel {
     const it = await openIterator(ds, fn);
     const sums: Logs = {};
     let count = 0;
+    const owned = ownsElements(ds);
+    let ahead: Promise<IteratorResult<unknown>> | null = null;
     try {
       for (let batch = 0; batches === undefined || batch < batches; batch++) {
-        const r = await it.next();
+        const r = await (ahead ?? it.next());
+        ahead = null;
         if (r.done) {
           if (batches !== undefined) {
             console.warn(
@@ -754,12 +757,18 @@ export class Sequential implements CallbackModel {
         const where = `${fn}: batch ${batch}`;
         const { xs, ys } = datasetElement(r.value, where);
         const n = this.checkEvalX(xs, where);
-        const logs = await this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
-        if (ownsElements(ds)) disposeElement(r.value, xs);
+        const evaluated = this.evaluateArrays(xs.values as Float32Array, this.prepareLabels(ys, n, where, c.loss), n, DEFAULT_PREDICT_BATCH, c);
+        if (batches === undefined || batch + 1 < batches) {
+          ahead = it.next(); // read while the forward passes run off the main thread
+          ahead.catch(() => undefined);
+        }
+        const logs = await evaluated;
+        if (owned) disposeElement(r.value, xs);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
         count += n;
       }
     } finally {
+      if (ahead) await discardAhead(ahead, owned);
       await closeIterator(it);
     }
     if (count === 0) throw new Error(`${fn}: the dataset yielded no batches`);
