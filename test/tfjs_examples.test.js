@@ -16,7 +16,7 @@ const { missingApis } = require('../examples/tfjs/probe');
 const dir = path.join(__dirname, '..', 'examples', 'tfjs');
 const TIMEOUT_MS = 180000;
 
-function runScript(t, e) {
+function runScript(t, e, env = {}) {
   const args = (e.args || []).map((a) => {
     if (a !== '<tmp>') return a;
     const d = fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${e.name}-`));
@@ -24,7 +24,7 @@ function runScript(t, e) {
     return d;
   });
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(dir, `${e.script || e.name}.js`), ...args], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(dir, `${e.script || e.name}.js`), ...args], { cwd: path.join(__dirname, '..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -50,13 +50,17 @@ for (const e of manifest) {
   const todo = gaps.length ? `needs ${gaps.join(', ')}` : false;
   // The script runs either way; for an example with gaps its assertions are todo (reported with
   // the reason, not counted as failures), so a gap shows what breaks without turning CI red.
-  t.test(`tfjs-examples/${e.name}${todo ? ` (${todo})` : ''}`, async (t) => {
-    const r = await runScript(t, e);
-    const tag = e.script || e.name;
-    const summary = (r.stdout.match(new RegExp(`^${tag}: .*$`, 'm')) || [`(no summary line; signal ${r.signal})`])[0];
-    t.comment(summary);
-    t.equal(r.status, 0, `${e.name} exits 0${r.status === 0 ? '' : `: ${r.stderr.split('\n').slice(0, 3).join(' | ')}`}`, { todo });
-    t.match(r.stdout, new RegExp(`^${tag}: ok \\(`, 'm'), 'prints its ok summary', { todo });
-    if (todo && r.status === 0) t.comment(`${e.name} now runs: drop its \`needs\` entry in examples/tfjs/manifest.js if it has one`);
-  });
+  const backends = e.jsBackend ? [null, 'js'] : [null];
+  for (const backend of backends) {
+    const label = `tfjs-examples/${e.name}${backend ? ' on the js backend' : ''}${todo ? ` (${todo})` : ''}`;
+    t.test(label, async (t) => {
+      const r = await runScript(t, e, backend ? { CNN_BACKEND: backend } : {});
+      const tag = e.script || e.name;
+      const summary = (r.stdout.match(new RegExp(`^${tag}: .*$`, 'm')) || [`(no summary line; signal ${r.signal})`])[0];
+      t.comment(summary);
+      t.equal(r.status, 0, `${e.name} exits 0${r.status === 0 ? '' : `: ${r.stderr.split('\n').slice(0, 3).join(' | ')}`}`, { todo });
+      t.match(r.stdout, new RegExp(`^${tag}: ok \\(`, 'm'), 'prints its ok summary', { todo });
+      if (todo && r.status === 0) t.comment(`${e.name} now runs: drop its \`needs\` entry in examples/tfjs/manifest.js if it has one`);
+    });
+  }
 }
