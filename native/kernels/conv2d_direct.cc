@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #define CNN_DIRECT 1
 #define CNN_AVX2 __attribute__((target("avx2,fma")))
+#define CNN_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define CNN_INLINE __attribute__((always_inline)) inline
 #else
 #define CNN_DIRECT 0
@@ -210,6 +211,74 @@ CNN_AVX2 void fwd_pool2x2_groups(float* out, int32_t* argmax, const float* inp, 
           fold(v3, di + dj);
           _mm256_storeu_ps(out + o + 8 * g, best);
           _mm256_storeu_si256((__m256i*)(argmax + o + 8 * g), _mm256_castps_si256(bi));
+        }
+      }
+  }
+}
+
+// fwd_pool2x2_groups with G zmm groups of 16 channels (AVX-512 F): the same sums in the same
+// order, so the same bits; per pooled output half the folds, broadcasts and stores per channel.
+template <int G>
+CNN_AVX512 void fwd_pool2x2_groups_avx512(float* out, int32_t* argmax, const float* inp, const float* weight,
+                                          const float* bias, const Conv2DDims& d, const Pool2DDims& pd, const int* off,
+                                          int K, int oc0, bool relu) {
+  const int OC = d.OC;
+  const size_t xs = (size_t)d.SW * d.C, ys = (size_t)d.SH * d.W * d.C;  // next pixel right / down
+  const float* w = weight + oc0;
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512 bv[G];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) bv[g] = bias ? _mm512_loadu_ps(bias + oc0 + 16 * g) : zero;
+  for (int n = 0; n < pd.N; ++n) {
+    const float* xs0 = inp + (size_t)n * d.H * d.W * d.C;
+    for (int ph = 0; ph < pd.OH; ++ph)
+      for (int pw = 0; pw < pd.OW; ++pw) {
+        const int h = 2 * ph, ow = 2 * pw;
+        const float* x0 = xs0 + (size_t)h * ys + (size_t)ow * xs;
+        const float* x1 = x0 + xs;
+        const float* x2 = x0 + ys;
+        const float* x3 = x2 + xs;
+        __m512 a0[G], a1[G], a2[G], a3[G];
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) a0[g] = a1[g] = a2[g] = a3[g] = bv[g];
+        for (int k = 0; k < K; ++k) {
+          const int ok = off[k];
+          const float* wk = w + (size_t)k * OC;
+          const __m512 b0 = _mm512_set1_ps(x0[ok]), b1 = _mm512_set1_ps(x1[ok]);
+          const __m512 b2 = _mm512_set1_ps(x2[ok]), b3 = _mm512_set1_ps(x3[ok]);
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            const __m512 wv = _mm512_loadu_ps(wk + 16 * g);
+            a0[g] = _mm512_fmadd_ps(b0, wv, a0[g]);
+            a1[g] = _mm512_fmadd_ps(b1, wv, a1[g]);
+            a2[g] = _mm512_fmadd_ps(b2, wv, a2[g]);
+            a3[g] = _mm512_fmadd_ps(b3, wv, a3[g]);
+          }
+        }
+        const int32_t i0 = (int32_t)(((int64_t)h * pd.W + ow) * OC + oc0);
+        const int32_t di = OC, dj = pd.W * OC;  // index steps right / down
+        const size_t o = (((size_t)n * pd.OH + ph) * pd.OW + pw) * OC + oc0;
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          __m512 v0 = a0[g], v1 = a1[g], v2 = a2[g], v3 = a3[g];
+          if (relu) {
+            v0 = _mm512_max_ps(v0, zero), v1 = _mm512_max_ps(v1, zero);
+            v2 = _mm512_max_ps(v2, zero), v3 = _mm512_max_ps(v3, zero);
+          }
+          const __m512i base = _mm512_add_epi32(_mm512_set1_epi32(i0 + 16 * g), lanes);
+          __m512 best = v0;
+          __m512i bi = base;
+          auto fold = [&](__m512 v, int32_t step) CNN_AVX512 {
+            const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+            best = _mm512_mask_blend_ps(gt, best, v);
+            bi = _mm512_mask_blend_epi32(gt, bi, _mm512_add_epi32(base, _mm512_set1_epi32(step)));
+          };
+          fold(v1, di);
+          fold(v2, dj);
+          fold(v3, di + dj);
+          _mm512_storeu_ps(out + o + 16 * g, best);
+          _mm512_storeu_si512((void*)(argmax + o + 16 * g), bi);
         }
       }
   }
@@ -448,7 +517,18 @@ void conv2d_direct_forward_maxpool(float* out, int32_t* argmax, const float* inp
   int off[kMaxTaps];
   const int K = tap_offsets(off, d);
   const bool two = pool_is_2x2(pd);
-  for (int oc0 = 0; oc0 < d.OC; oc0 += 16) {  // 4 pixels x 2 groups: 8 FMA chains
+  const bool avx512 = cpu_has_avx512();
+  int oc0 = 0;
+  while (two && avx512 && d.OC - oc0 >= 16) {  // 4 pixels x 2 zmm groups (32 channels): 8 FMA chains
+    if (d.OC - oc0 >= 32) {
+      fwd_pool2x2_groups_avx512<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+      oc0 += 32;
+    } else {
+      fwd_pool2x2_groups_avx512<1>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
+      oc0 += 16;
+    }
+  }
+  for (; oc0 < d.OC; oc0 += 16) {  // 4 pixels x 2 groups: 8 FMA chains
     if (two && d.OC - oc0 >= 16)
       fwd_pool2x2_groups<2>(out, argmax, inp, weight, bias, d, pd, off, K, oc0, relu);
     else if (two)
