@@ -11,8 +11,8 @@
  *     returns a fresh JS iterator, generator object or (async) iterable per pass; or
  *   - subclass: `class Images extends Dataset<T> { size = n; async iterator() { return
  *     iteratorFrom(makeAsyncGenerator()); } }` (`iteratorFrom` turns any JS iterator or
- *     iterable into the LazyIterator that `iterator()` must return; a LazyIterator subclass
- *     with `serialNext()` works as well).
+ *     iterable into a LazyIterator; a LazyIterator subclass with `serialNext()` works as well,
+ *     and from JS a plain iterator or generator object is accepted too).
  * Every transform (map, batch, shuffle...) then works on the new source unchanged.
  */
 import { Random, random } from '../random';
@@ -206,8 +206,10 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
 
   /**
    * Shuffles within a window of `bufferSize` elements (a full shuffle when bufferSize >= the
-   * dataset size). With a seed the order is reproducible: pass k of the dataset always gives the
-   * same order; with `reshuffleEachIteration` false every pass gives the same order.
+   * dataset size). With a seed (a number or, as in TF.js, a string) the order is reproducible:
+   * pass k of the dataset always gives the same order; without one the seed comes from the library
+   * generator (see setSeed). With `reshuffleEachIteration` false every pass gives the same order.
+   * The orders are not TF.js's (another generator); the windowing is.
    */
   shuffle(bufferSize: number, seed?: number | string, reshuffleEachIteration = true): Dataset<T> {
     const fn = 'Dataset.shuffle()';
