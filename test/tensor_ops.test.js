@@ -273,8 +273,9 @@ const rows = [
   { name: 'eye', gen: (r) => [r.int(0, 4), r.pick([undefined, r.int(1, 4)]), r.pick([undefined, [2]]), r.pick([F, I])], call: (lib, n, m, b, d) => lib.eye(n, m, b, d) },
   {
     name: 'oneHot',
-    gen: (r) => { const s = randShape(r, 2); return [T(r, s, I, { lo: -1, hi: 4 }), r.int(2, 4), r.pick([1, 5]), r.pick([0, -1])]; },
-    call: (lib, i, d, on, off) => lib.oneHot(i, d, on, off),
+    // in-range indices and an explicit dtype: cnn-node refuses out-of-range indices and defaults to float32 (see creation.ts)
+    gen: (r) => { const s = randShape(r, 2); const d = r.int(2, 4); return [T(r, s, I, { lo: 0, hi: d - 1 }), d, r.pick([1, 5]), r.pick([0, -1]), r.pick([F, I])]; },
+    call: (lib, i, d, on, off, dt) => lib.oneHot(i, d, on, off, dt),
   },
   { name: 'buffer', gen: (r) => [[2, 3], r.pick([F, I]), [1, 2, 3, 4, 5, 6]], call: (lib, s, d, v) => { const b = lib.buffer(s, d, v); b.set(9, 1, 2); return [b.toTensor(), b.get(0, 1)]; } },
   // ---- misc
