@@ -41,6 +41,13 @@ function runScript(t, e, env = {}) {
   });
 }
 
+t.test('the probe reports absent names, and an unbuildable root once', async (t) => {
+  t.same(missingApis(tf, ['tf.tensor', 'tf.noSuchOp', 'tensor.reshape', 'tensor.noSuchMethod']), ['tf.noSuchOp', 'tensor.noSuchMethod']);
+  const fake = { tensor: () => 1 };
+  t.same(missingApis(fake, ['tf.tensor', 'model.fit', 'model.compile', 'dataset.map']), ['model.*', 'dataset.*']);
+  t.throws(() => missingApis(tf, ['nope.x']), /unknown root 'nope'/);
+});
+
 t.test('every manifest entry has a script and valid probe names', async (t) => {
   for (const e of manifest) {
     t.ok(fs.existsSync(path.join(dir, `${e.script || e.name}.js`)), `${e.script || e.name}.js exists`);
