@@ -112,7 +112,8 @@ const float* round_col(const ConvPlan& p, const float* a, int64_t floats, ConvSc
   return dst;
 }
 
-// The kernel the direct kernels read: weight itself, or (bf16) its rounded copy in wq.
+// The kernel the direct kernels and the emulated bf16 GEMMs read: weight itself, or (bf16) its
+// rounded copy in wq.
 const float* direct_weight(const ConvPlan& p, const float* weight, std::vector<float>& wq) {
   if (!p.bf16) return weight;
   const int64_t size = p.K * p.d.OC;
