@@ -31,6 +31,12 @@ export class Tensor<D extends DType = DType> {
   private _values: DataFor<D> | null;
   /** The values came from takePooled() and belong to this tensor alone: dispose() recycles them. */
   private _pooled = false;
+  /**
+   * How many library calls (an async fit / evaluate / predict) read the values right now. A pooled
+   * buffer is never recycled while pinned: a tensor disposed mid-fit keeps its memory for the run
+   * instead of handing it to the next op (the GC frees it afterwards).
+   */
+  private _pins = 0;
 
   /** Wraps `values` without copying (library use; users call `tensor()`). */
   constructor(values: DataFor<D>, shape: Shape, dtype: D) {
@@ -141,7 +147,17 @@ export class Tensor<D extends DType = DType> {
     engine.numTensors--;
     engine.numBytes -= v.byteLength;
     this._values = null;
-    if (this._pooled) recycle(v as Float32Array);
+    if (this._pooled && this._pins === 0) recycle(v as Float32Array);
+  }
+
+  /** Library internal: marks the values as read by a running call (see _pins); pair with unpin(). */
+  pin(): void {
+    this._pins++;
+  }
+
+  /** Library internal: ends a pin(). A pooled buffer disposed while pinned is left to the GC. */
+  unpin(): void {
+    if (this._pins > 0) this._pins--;
   }
 
   toString(): string {
