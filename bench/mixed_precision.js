@@ -7,6 +7,8 @@
 //
 //   node bench/mixed_precision.js [--model convnet|seed] [--batch 64] [--threads 2] [--rounds 3]
 //                                 [--rt] [--mode train|infer]
+//   node bench/mixed_precision.js --gemm [--threads 1]   (GFLOPS of sgemm vs each sbgemm path on the
+//                                 2-conv net's GEMM shapes, in this process)
 //
 // Contenders: ours-fp32, ours-bf16 (the CPU's sbgemm path), ours-bf16-rounded (the rounded_sgemm
 // path every x86-64 CPU without AVX512-BF16 takes: what an AVX2-only machine runs), torch-fp32,
@@ -20,6 +22,49 @@ const { RESULT_TAG, parseArgs, median } = require('./lib/harness');
 const { flops } = require('./lib/models');
 
 const args = parseArgs(process.argv.slice(2));
+if (args.gemm) {
+  gemmTable(Number(args.threads || 1));
+  process.exit(0);
+}
+
+/** sgemm vs the sbgemm paths on the 2-conv net's GEMMs (batch 64, one conv tile = 1 image). */
+function gemmTable(nthreads) {
+  const K = require('../dist/backend').kernels();
+  K.setNumThreads(nthreads);
+  const shapes = [
+    ['conv2 forward (tile)', false, false, 196, 64, 800], ['conv2 weight grad (tile)', true, false, 800, 64, 196],
+    ['conv2 input grad (tile)', false, true, 196, 800, 64], ['dense 3136->1024 forward', false, false, 64, 1024, 3136],
+    ['dense 3136->1024 weight grad', true, false, 3136, 1024, 64], ['dense 3136->1024 input grad', false, true, 64, 3136, 1024],
+    ['square 1024', false, false, 1024, 1024, 1024],
+  ];
+  const paths = K.bf16Kernels().kernels.filter((k) => k.available && k.name !== 'naive');
+  console.log(`GFLOPS, ${nthreads} thread(s), best of 5 timings; sgemm path: ${K.gemmKernels ? K.gemmKernels().activeName : 'auto'}`);
+  console.log(`| GEMM (M x N x K) | sgemm | ${paths.map((k) => `sbgemm ${k.name}`).join(' | ')} |`);
+  console.log(`| --- | ---: | ${paths.map(() => '---:').join(' | ')} |`);
+  for (const [name, ta, tb, M, N, Kd] of shapes) {
+    const A = new Float32Array(M * Kd).map(() => Math.random() - 0.5), B = new Float32Array(Kd * N).map(() => Math.random() - 0.5);
+    const C = new Float32Array(M * N);
+    const lda = ta ? M : Kd, ldb = tb ? Kd : N;
+    const time = (f) => {
+      for (let i = 0; i < 3; i++) f(ta, tb, M, N, Kd, 1, A, lda, B, ldb, 0, C, N);
+      const reps = Math.max(1, Math.round(3e8 / (M * N * Kd)));
+      let best = Infinity;
+      for (let r = 0; r < 5; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < reps; i++) f(ta, tb, M, N, Kd, 1, A, lda, B, ldb, 0, C, N);
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9 / reps);
+      }
+      return ((2 * M * N * Kd) / best / 1e9).toFixed(1);
+    };
+    const cells = [time(K.sgemm)];
+    for (const k of paths) {
+      K.setBf16Kernel(k.id);
+      cells.push(time(K.sbgemm));
+    }
+    K.setBf16Kernel(0);
+    console.log(`| ${name} (${M} x ${N} x ${Kd}) | ${cells.join(' | ')} |`);
+  }
+}
 const model = args.model || 'convnet';
 const batch = Number(args.batch || 64);
 const threads = Number(args.threads || 2);

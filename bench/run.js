@@ -166,7 +166,7 @@ function machine() {
   let gemmKernel = null;
   try {
     const k = require(path.join(ROOT, 'dist', 'backend')).kernels();
-    if (k.name === 'native') gemmKernel = ['auto', 'avx2-fma 6x16', 'portable', 'naive'][k.gemmKernel()] || String(k.gemmKernel());
+    if (k.name === 'native') gemmKernel = ['auto', 'avx2-fma 6x16', 'portable', 'naive', 'avx512 8x32'][k.gemmKernel()] || String(k.gemmKernel());
   } catch { /* reported by the workers */ }
   // the addon the workers load (the loader's first existing candidate), and whether it is older
   // than the native sources (a stale build would measure old code)

@@ -36,3 +36,12 @@ export type { IOHandler, LoadOptions, ModelArtifacts, ModelJSON, SaveConfig, Sav
 export type { OnnxExportOptions } from './onnx';
 export { image } from './image';
 export { node } from './node';
+
+/**
+ * TF.js's `tf.nextFrame()`: resolves on the next turn of the event loop (in Node there are no
+ * animation frames; TF.js's Node builds use setImmediate the same way), so a training callback can
+ * let timers and I/O run.
+ */
+export function nextFrame(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -29,6 +29,14 @@ export class Tensor<D extends DType = DType> {
   /** Set by keep(): no tidy scope disposes this tensor. */
   kept = false;
   private _values: DataFor<D> | null;
+  /** The values came from takePooled() and belong to this tensor alone: dispose() recycles them. */
+  private _pooled = false;
+  /**
+   * How many library calls (an async fit / evaluate / predict) read the values right now. A pooled
+   * buffer is never recycled while pinned: a tensor disposed mid-fit keeps its memory for the run
+   * instead of handing it to the next op (the GC frees it afterwards).
+   */
+  private _pins = 0;
 
   /** Wraps `values` without copying (library use; users call `tensor()`). */
   constructor(values: DataFor<D>, shape: Shape, dtype: D) {
@@ -139,6 +147,17 @@ export class Tensor<D extends DType = DType> {
     engine.numTensors--;
     engine.numBytes -= v.byteLength;
     this._values = null;
+    if (this._pooled && this._pins === 0) recycle(v as Float32Array);
+  }
+
+  /** Library internal: marks the values as read by a running call (see _pins); pair with unpin(). */
+  pin(): void {
+    this._pins++;
+  }
+
+  /** Library internal: ends a pin(). A pooled buffer disposed while pinned is left to the GC. */
+  unpin(): void {
+    if (this._pins > 0) this._pins--;
   }
 
   toString(): string {
@@ -377,6 +396,43 @@ export function argMaxLastAxis(x: Tensor): Tensor {
     out[r] = best;
   }
   return new Tensor(out, x.shape.slice(0, rank - 1), 'int32');
+}
+
+// ------------------------------------------------------------------ memory: buffer pool
+
+/**
+ * Large float32 op results reuse the buffers of disposed op results of the same length, so a
+ * loop of tidy'd ops does not page in fresh memory for every result. Only buffers the pool
+ * handed out return to it (never user or model arrays), up to POOL_MAX_BYTES in all.
+ */
+const POOL_MIN_LENGTH = 1 << 16;
+const POOL_MAX_BYTES = 256 * 2 ** 20;
+const pool = new Map<number, Float32Array[]>();
+let poolBytes = 0;
+
+/** A Float32Array of n elements with unspecified contents (recycled when possible): the caller writes all of it. */
+export function takePooled(n: number): Float32Array {
+  if (n >= POOL_MIN_LENGTH) {
+    const list = pool.get(n);
+    const a = list?.pop();
+    if (a) { poolBytes -= a.byteLength; return a; }
+  }
+  return new Float32Array(n);
+}
+
+function recycle(a: Float32Array): void {
+  if (a.length < POOL_MIN_LENGTH || poolBytes + a.byteLength > POOL_MAX_BYTES) return;
+  let list = pool.get(a.length);
+  if (!list) pool.set(a.length, (list = []));
+  list.push(a);
+  poolBytes += a.byteLength;
+}
+
+/** A tensor owning a buffer from takePooled() (nothing else may reference it): dispose() recycles it. */
+export function pooledTensor(values: Float32Array, shape: Shape): Tensor<'float32'> {
+  const t = new Tensor(values, shape, 'float32');
+  (t as unknown as { _pooled: boolean })._pooled = true;
+  return t;
 }
 
 // ------------------------------------------------------------------ memory: tidy, keep, dispose

@@ -122,3 +122,49 @@ t.test('tiled conv engine: native (1 and 2 threads) vs js', { skip }, async (t) 
     native.setNumThreads(threads0);
   }
 });
+
+// The direct kernels have AVX-512 twins (the fused conv + 2x2 max pool forward) that do the same
+// operations in the same order per channel, so they must give the AVX2 kernels' bits exactly.
+// The AVX2 run is a child process with CNN_NO_AVX512=1 (the CPU features are read once per
+// process), training the same networks on one thread. Both runs use the AVX2 GEMM kernel (the
+// AVX-512 one blocks K differently, so its dense layers round differently), so that the direct
+// kernels are the only difference.
+const DIRECT = NETWORKS.filter((cfg) => /direct/.test(cfg.name || ''));
+const childRun = () => {
+  const kernel0 = native.gemmKernel();
+  native.setGemmKernel(1); // GemmKernel.Avx2Fma
+  try {
+    return DIRECT.map((cfg) => {
+      native.setNumThreads(1);
+      const r = train(native, cfg);
+      return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
+    });
+  } finally {
+    native.setGemmKernel(kernel0);
+  }
+};
+if (process.env.CNN_CONV_TILES_CHILD && !skip) process.stdout.write(`CHILD_RESULT ${JSON.stringify(childRun())}\n`);
+
+const avx512 = !skip && typeof native.cpuHasAvx512 === 'function' && native.cpuHasAvx512();
+const why512 = avx512 || skip ? '' : (native.gemmKernels().kernels.find((e) => e.id === 4) || {}).reason || 'no AVX-512';
+t.test('direct kernels: the AVX-512 path gives the AVX2 path\'s bits', {
+  skip: skip || (process.env.CNN_CONV_TILES_CHILD ? 'child run' : !avx512 && `AVX-512 direct kernels skipped: ${why512} (only the AVX2 path runs here)`),
+}, async (t) => {
+  const { spawnSync } = require('child_process');
+  const r = spawnSync(process.execPath, [__filename], {
+    env: { ...process.env, CNN_NO_AVX512: '1', CNN_CONV_TILES_CHILD: '1', TAP: '' }, encoding: 'utf8', maxBuffer: 1 << 28,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('CHILD_RESULT '));
+  t.ok(line, `the CNN_NO_AVX512=1 child reported its results (${(r.stderr || '').trim().split('\n').pop() || 'ok'})`);
+  if (!line) return;
+  const avx2 = JSON.parse(line.slice('CHILD_RESULT '.length));
+  const threads0 = native.getNumThreads();
+  const mine = childRun();
+  native.setNumThreads(threads0);
+  DIRECT.forEach((cfg, i) => {
+    for (const k of Object.keys(mine[i])) {
+      const a = Float32Array.from(mine[i][k]), b = Float32Array.from(avx2[i][k]);
+      assertClose(t, a, b, `${cfg.name}: ${k}, AVX-512 vs AVX2 (exact)`, { exact: true });
+    }
+  });
+});

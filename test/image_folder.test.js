@@ -66,6 +66,12 @@ t.test('classes, labels, batches and resizing', async (t) => {
   const v = gray.xs.dataSync();
   t.ok(v.every((x) => x >= 0 && x <= 255), 'values in 0..255');
   t.same(tf.data.imageFolder(dir, { classNames: ['right'], batchSize: 4 }).filePaths.length, 12, 'classNames picks subfolders');
+  const bin = (await tf.data.imageFolder(dir, { imageSize: [4, 4], labelMode: 'binary', batchSize: 24, shuffle: false }).toArray())[0];
+  t.same(bin.ys.shape, [24, 1]);
+  t.equal(bin.ys.dtype, 'float32');
+  t.same(Array.from(bin.ys.dataSync()), [...new Array(12).fill(0), ...new Array(12).fill(1)], "binary: 0 for 'left', 1 for 'right'");
+  const one = (await tf.data.imageFolder(dir, { imageSize: [4, 4], batchSize: null }).take(1).toArray())[0];
+  t.same([one.xs.shape, one.ys.shape, one.ys.dtype], [[4, 4, 3], [], 'int32'], 'batchSize null: single elements, scalar int label');
 });
 
 t.test('seeded split and fitDataset', async (t) => {
@@ -89,6 +95,12 @@ t.test('seeded split and fitDataset', async (t) => {
   t.equal(h.epoch.length, 8);
   t.ok(h.history.loss[7] < h.history.loss[0], `loss falls: ${h.history.loss[0].toFixed(3)} -> ${h.history.loss[7].toFixed(3)}`);
   t.ok(h.history.val_acc.at(-1) >= 0.8, `validation accuracy ${h.history.val_acc.at(-1)}`);
+  // int labels with sparseCategoricalCrossentropy, batched by the Dataset instead.
+  const sparse = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+  sparse.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const ints = tf.data.imageFolder(dir, { ...opts, labelMode: 'int', batchSize: null, subset: 'training' }).map(scale).batch(6);
+  const hs = await sparse.fitDataset(ints, { epochs: 6, verbose: 0 });
+  t.ok(hs.history.loss[5] < hs.history.loss[0], `sparse labels train: ${hs.history.loss[0].toFixed(3)} -> ${hs.history.loss[5].toFixed(3)}`);
 });
 
 t.test('errors name the folder, option or file', async (t) => {
@@ -100,7 +112,8 @@ t.test('errors name the folder, option or file', async (t) => {
   t.throws(() => tf.data.imageFolder(empty), /found no images \(\.png, \.jpg, \.jpeg\)/);
   t.throws(() => tf.data.imageFolder(dir, { imageSize: [8] }), /imageSize must be \[height, width\]/);
   t.throws(() => tf.data.imageFolder(dir, { channels: 2 }), /channels must be 1 or 3 or 4, received 2/);
-  t.throws(() => tf.data.imageFolder(dir, { labelMode: 'binary' }), /labelMode must be "int" or "categorical"/);
+  t.throws(() => tf.data.imageFolder(dir, { labelMode: 'sparse' }), /labelMode must be "int" or "categorical" or "binary", received "sparse"/);
+  t.throws(() => tf.data.imageFolder(dir, { labelMode: 'binary', classNames: ['left'] }), /labelMode 'binary' needs exactly 2 classes/);
   t.throws(() => tf.data.imageFolder(dir, { validationSplit: 0.2, seed: 1 }), /subset must be 'training' or 'validation'/);
   t.throws(() => tf.data.imageFolder(dir, { validationSplit: 0.2, subset: 'training' }), /give a seed/);
   t.throws(() => tf.data.imageFolder(dir, { subset: 'training' }), /needs validationSplit/);

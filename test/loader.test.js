@@ -63,6 +63,9 @@ t.test('both build systems compile the same source list', async (t) => {
   t.match(gyp, /native-sources\.js/);
   const cmake = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
   t.match(cmake, /native\/sources\.txt/);
-  const all = fs.readdirSync(path.join(root, 'native'), { recursive: true }).filter((f) => f.endsWith('.cc')).map((f) => `native/${f}`);
-  t.same(all.sort(), [...list].sort(), 'every .cc file is in the list');
+  // native/distributed/ is the optional Gloo addon (scripts/build-gloo.js), never in the main addon
+  const all = fs.readdirSync(path.join(root, 'native'), { recursive: true }).filter((f) => f.endsWith('.cc')).map((f) => `native/${f}`)
+    .filter((f) => !f.startsWith('native/distributed/'));
+  t.same(all.sort(), [...list].sort(), 'every .cc file of the main addon is in the list');
+  t.notOk(list.some((f) => f.startsWith('native/distributed/')), 'the Gloo addon stays out of the main addon');
 });

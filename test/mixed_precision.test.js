@@ -231,6 +231,6 @@ t.test('model.json: the layer dtype policy round-trips (Keras 3 DTypePolicy), Ke
   const k2 = edit((ls) => { ls.find((l) => l.class_name === 'Conv2D').config.dtype = { class_name: 'Policy', config: { name: 'mixed_bfloat16' } }; });
   tt.equal((await tf.loadLayersModel(tf.io.fromMemory(k2))).layers[0].dtypePolicy.name, 'mixed_bfloat16', 'Keras 2 Policy object');
   const f16 = edit((ls) => { ls.find((l) => l.class_name === 'Conv2D').config.dtype = { class_name: 'DTypePolicy', config: { name: 'mixed_float16' } }; });
-  await tt.rejects(tf.loadLayersModel(tf.io.fromMemory(f16)), /dtype "mixed_float16" is not supported: there is no float16 arithmetic/, 'mixed_float16 in a file is refused with the reason');
+  await tt.rejects(tf.loadLayersModel(tf.io.fromMemory(f16)), /dtype "mixed_float16" is not supported \(only float32\): there is no float16 arithmetic in cnn-node; use 'mixed_bfloat16'/, 'mixed_float16 in a file is refused with the reason');
   tt.end();
 });

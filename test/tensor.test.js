@@ -47,7 +47,9 @@ t.test('errors name what was expected and received', async (t) => {
   t.throws(() => tf.tensor([[1, 2], [3]]), /ragged nested array/);
   t.throws(() => tf.tensor2d([1, 2, 3]), /must have rank 2/);
   t.throws(() => tf.zeros([2, -1]), /non-negative integers/);
-  t.same(tf.oneHot([3, -1], 3).arraySync(), [[0, 0, 0], [0, 0, 0]], 'out-of-range indices give a row of offValue, as TF.js');
+  t.throws(() => tf.oneHot([3], 3), /index 3 at position 0 is outside \[0, 3\)/, 'out-of-range indices are refused (TF.js gives a row of offValue)');
+  t.equal(tf.oneHot([1], 2).dtype, 'float32', 'float32 by default (TF.js: int32)');
+  t.same(tf.oneHot([[1], [0]], 2, 1, 0, 'int32').arraySync(), [[[0, 1]], [[1, 0]]], 'any-rank indices, dtype as TF.js');
   t.throws(() => tf.oneHot(tf.tensor([0.5]), 3), /must be int32 tensor, but got float32 tensor/);
   t.throws(() => tf.tensor('abc'), /values must be/);
   const d = tf.tensor([1]);

@@ -188,3 +188,22 @@ t.test('tf.losses / tf.metrics work on tensors and in compile', async (t) => {
   const m = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [2] })] });
   t.throws(() => m.compile({ optimizer: 'sgd', loss: tf.losses.huberLoss }), /huberLoss has no kernel in the compiled native training step/);
 });
+
+t.test('large float32 results reuse the buffers of disposed results', async (t) => {
+  const n = 1 << 17;
+  const x = tf.tensor(Float32Array.from({ length: n }, (_, i) => i % 7));
+  const first = x.add(1);
+  const buf = first.values;
+  first.dispose();
+  const second = x.mul(2);
+  t.equal(second.values, buf, 'the disposed result\'s buffer came back');
+  t.equal(second.dataSync()[5], 10, 'and holds the new values');
+  t.throws(() => first.dataSync(), /disposed/);
+  const kept = tf.tidy(() => x.sub(1).abs().neg());
+  t.equal(kept.dataSync()[3], -2, 'a tidy chain computes through recycled intermediates');
+  const user = new Float32Array(n);
+  const wrapped = tf.tensor(user);
+  wrapped.dispose();
+  t.not(x.add(3).values, user, 'arrays the pool did not hand out are never reused');
+  tf.dispose([second, kept, x]);
+});

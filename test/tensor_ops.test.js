@@ -113,7 +113,8 @@ function binaryArgs(name) {
 }
 
 const unaryNames = ['abs', 'neg', 'square', 'sign', 'round', 'relu', 'relu6', 'reciprocal', 'softplus', 'selu', 'step', 'log1p',
-  'expm1', 'exp', 'sqrt', 'rsqrt', 'log', 'floor', 'ceil', 'sigmoid', 'tanh', 'sin', 'cos', 'elu', 'isNaN', 'isInf', 'isFinite'];
+  'expm1', 'exp', 'sqrt', 'rsqrt', 'log', 'floor', 'ceil', 'sigmoid', 'tanh', 'sin', 'cos', 'elu', 'isNaN', 'isInf', 'isFinite',
+  'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'logSigmoid'];
 
 /** Random axis argument for a rank: undefined, one axis (maybe negative) or a list. */
 function axisArg(r, rank) {
@@ -130,7 +131,7 @@ const rows = [
   ...binaryNames.map((name) => ({ name, gen: binaryArgs(name), call: (lib, a, b) => lib[name](a, b) })),
   ...unaryNames.map((name) => ({
     name,
-    gen: (r) => [T(r, randShape(r), r.next() < 0.7 ? F : I, ['sqrt', 'log', 'rsqrt', 'log1p'].includes(name) ? { lo: 0.01, hi: 4 } : {})],
+    gen: (r) => [T(r, randShape(r), r.next() < 0.7 ? F : I, ['sqrt', 'log', 'rsqrt', 'log1p'].includes(name) ? { lo: 0.01, hi: 4 } : ['asin', 'acos', 'atanh'].includes(name) ? { lo: -0.99, hi: 0.99 } : name === 'acosh' ? { lo: 1, hi: 4 } : {})],
     call: (lib, x) => lib[name](x),
   })),
   { name: 'leakyRelu', gen: (r) => [T(r, randShape(r)), r.pick([0.1, 0.3])], call: (lib, x, a) => lib.leakyRelu(x, a) },
@@ -272,8 +273,9 @@ const rows = [
   { name: 'eye', gen: (r) => [r.int(0, 4), r.pick([undefined, r.int(1, 4)]), r.pick([undefined, [2]]), r.pick([F, I])], call: (lib, n, m, b, d) => lib.eye(n, m, b, d) },
   {
     name: 'oneHot',
-    gen: (r) => { const s = randShape(r, 2); return [T(r, s, I, { lo: -1, hi: 4 }), r.int(2, 4), r.pick([1, 5]), r.pick([0, -1])]; },
-    call: (lib, i, d, on, off) => lib.oneHot(i, d, on, off),
+    // in-range indices and an explicit dtype: cnn-node refuses out-of-range indices and defaults to float32 (see creation.ts)
+    gen: (r) => { const s = randShape(r, 2); const d = r.int(2, 4); return [T(r, s, I, { lo: 0, hi: d - 1 }), d, r.pick([1, 5]), r.pick([0, -1]), r.pick([F, I])]; },
+    call: (lib, i, d, on, off, dt) => lib.oneHot(i, d, on, off, dt),
   },
   { name: 'buffer', gen: (r) => [[2, 3], r.pick([F, I]), [1, 2, 3, 4, 5, 6]], call: (lib, s, d, v) => { const b = lib.buffer(s, d, v); b.set(9, 1, 2); return [b.toTensor(), b.get(0, 1)]; } },
   // ---- misc
@@ -283,6 +285,12 @@ const rows = [
     gen: (r) => { const s = randShape(r, 3, false); if (!s.length) s.push(4); return [T(r, s, r.pick([F, I, B])), r.int(0, s.length - 1), r.next() < 0.5, r.next() < 0.5]; }, // non-negative axes: TF.js mis-shapes negative ones
     call: (lib, x, a, e, rv) => lib.cumsum(x, a, e, rv),
   },
+  {
+    name: 'cumprod',
+    gen: (r) => { const s = randShape(r, 3, false); if (!s.length) s.push(4); return [T(r, s, r.pick([F, I]), { lo: -2, hi: 2 }), r.int(0, s.length - 1), r.next() < 0.5, r.next() < 0.5]; },
+    call: (lib, x, a, e, rv) => lib.cumprod(x, a, e, rv),
+  },
+  { name: 'euclideanNorm', gen: (r) => { const s = randShape(r, 3, false); return [T(r, s), axisArg(r, s.length), r.next() < 0.5]; }, call: (lib, x, a, k) => lib.euclideanNorm(x, a, k) },
   // ---- losses and metrics
   ...['absoluteDifference', 'meanSquaredError', 'hingeLoss', 'huberLoss', 'logLoss', 'sigmoidCrossEntropy', 'softmaxCrossEntropy'].map((name) => ({
     name: `losses.${name}`,
@@ -343,7 +351,8 @@ t.test('chained methods are the ops with this as the first argument', async (t) 
   // Every TF.js 4 chained method this library implements as an op exists on Tensor.
   const missing = Object.keys(tf).filter((k) => typeof tf[k] === 'function' && typeof tfjs.Tensor.prototype[k] === 'function' && typeof tf.Tensor.prototype[k] !== 'function');
   t.same(missing, [], 'every op TF.js chains is chained here too');
-  t.equal(typeof tf.Tensor.prototype.toFloat, 'undefined', 'toFloat is gone, as in TF.js 4');
+  same(x.toInt(), tf.cast(x, 'int32'), 'toInt (still in TF.js 4)');
+  same(x.greater(0).toFloat(), tf.cast(tf.greater(x, 0), 'float32'), 'toFloat');
 });
 
 t.test('print writes TF.js-style text', async (t) => {

@@ -86,6 +86,16 @@ t.test('summaryFileWriter writes a readable event file', async (t) => {
   t.throws(() => w.scalar('x', '1', 1), /value must be a number or a scalar tensor/);
 });
 
+t.test('records still queued are written when the process exits', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-tb-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { spawnSync } = require('child_process');
+  const r = spawnSync(process.execPath, ['-e', `const tf = require(${JSON.stringify(path.join(__dirname, '..'))}); const w = tf.node.summaryFileWriter(${JSON.stringify(dir)}); w.scalar('a', 1, 0); w.scalar('a', 2, 1);`], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const s = scalars(readEvents(t, eventFiles(dir)[0]));
+  t.same(s, [{ tag: 'a', step: 0, v: 1 }, { tag: 'a', step: 1, v: 2 }]);
+});
+
 t.test('tensorBoard callback: train/ and val/ folders, epoch_ and batch_ tags as tfjs-node', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-tb-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -8,5 +8,5 @@ mkdir -p "$out"
 k="$root/native/kernels"
 "${CXX:-g++}" -O3 -std=c++17 -pthread -o "$out/conv_bench" "$root/bench/conv/conv_bench.cc" \
   "$k/threadpool.cc" "$k/cpu_features.cc" "$k/gemm/sgemm.cc" "$k/gemm/sgemm_naive.cc" "$k/gemm/ukernel_portable.cc" \
-  "$k/gemm/ukernel_avx2_fma.cc" "$k/conv2d.cc" "$k/conv2d_direct.cc" "$k/im2col.cc" "$k/dense.cc" "$k/activations.cc" "$k/pool2d.cc"
+  "$k/gemm/ukernel_avx2_fma.cc" "$k/gemm/ukernel_avx512.cc" "$k/conv2d.cc" "$k/conv2d_direct.cc" "$k/im2col.cc" "$k/dense.cc" "$k/activations.cc" "$k/pool2d.cc"
 exec "$out/conv_bench" "$@"

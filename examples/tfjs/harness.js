@@ -4,9 +4,20 @@ const os = require('os');
 const path = require('path');
 const fs = require('fs');
 
-/** A fresh temporary directory for an example's saved models or files. */
+const made = [];
+process.on('exit', () => {
+  if (process.env.TFJS_EXAMPLES_KEEP) return;
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * A fresh temporary directory for an example's saved models or files, removed when the process
+ * exits (set TFJS_EXAMPLES_KEEP=1 to keep them).
+ */
 function tmpDir(name) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${name}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${name}-`));
+  made.push(d);
+  return d;
 }
 
 /** `main` resolves to a short summary string; the line starts with the example's name. */

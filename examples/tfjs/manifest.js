@@ -2,7 +2,8 @@
 // training path calls. probe.js checks which of those APIs are missing, so a port's status
 // (runs / needs X) is measured, not remembered. `needs` lists gaps a property probe cannot see
 // (behaviour); keep it to what a run has shown. `script` (default: name) is the file to run,
-// `args` its arguments ('<tmp>' becomes a fresh temporary directory).
+// `args` its arguments ('<tmp>' becomes a fresh temporary directory); `jsBackend` (small dense
+// models) also runs the example on the TypeScript backend (CNN_BACKEND=js).
 'use strict';
 
 const sequentialFit = ['tf.sequential', 'model.compile', 'model.fit', 'model.summary'];
@@ -33,12 +34,14 @@ module.exports = [
   },
   {
     name: 'iris',
+    jsBackend: true,
     exercises: 'dense classifier on in-memory tensors: tf.util.shuffle, oneHot(toInt()), slice, concat inside tf.tidy, Adam, validationData, confusion matrix per epoch, save/load',
     apis: [...sequentialFit, 'tf.layers.dense', 'tf.util.shuffle', 'tf.tensor2d', 'tf.tensor1d', 'tf.oneHot', 'tensor.toInt', 'tensor.slice',
       'tf.concat', 'tf.tidy', 'tf.dispose', 'tensor.argMax', 'tf.train.adam', 'model.predict', 'model.save', 'tf.loadLayersModel'],
   },
   {
     name: 'iris-fitDataset',
+    jsBackend: true,
     exercises: 'the Iris classifier through tf.data: data.array, data.zip({xs, ys}), batch, fitDataset with a validation dataset, toArray',
     apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.dense', 'tf.util.shuffle', 'tf.oneHot', 'tf.data.array', 'tf.data.zip',
       'dataset.batch', 'dataset.toArray', 'model.fitDataset', 'tf.tidy', 'tf.dispose', 'tensor.argMax', 'tf.tensor2d', 'tf.train.adam',
@@ -46,24 +49,41 @@ module.exports = [
   },
   {
     name: 'boston-housing',
+    jsBackend: true,
     exercises: 'regression: standardisation with tf.mean/sub/pow/sqrt/div, a baseline, linear and 1-/2-hidden sigmoid MLPs, SGD on MSE, kernel read back each epoch, evaluate to one scalar',
     apis: [...sequentialFit, 'tf.layers.dense', 'tf.tensor2d', 'tf.mean', 'tf.sub', 'tf.pow', 'tf.sqrt', 'tf.div', 'tf.train.sgd',
       'tf.util.assert', 'model.layers', 'layer.getWeights', 'tensor.data', 'model.evaluate'],
   },
   {
     name: 'abalone-node',
+    jsBackend: true,
     exercises: 'tf.data.csv (header, label column) from file://, map to {xs, ys} arrays, shuffle, batch, take/skip, fitDataset with validation, save',
     apis: ['tf.sequential', 'model.compile', 'tf.layers.dense', 'tf.train.sgd', 'tf.data.csv', 'dataset.map',
       'dataset.shuffle', 'dataset.batch', 'dataset.take', 'dataset.skip', 'model.fitDataset', 'model.save'],
   },
   {
+    name: 'baseball-node',
+    jsBackend: true,
+    exercises: 'tf.data.csv with a label column, normalising map, shuffle, batch, 4-layer dense classifier on sparseCategoricalCrossentropy, fitDataset, forEachAsync + evaluate, save',
+    apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.dense', 'tf.train.adam', 'tf.data.csv', 'dataset.map', 'dataset.shuffle',
+      'dataset.batch', 'dataset.forEachAsync', 'model.fitDataset', 'model.evaluate', 'model.predict', 'model.save'],
+  },
+  {
     name: 'data-generator',
+    jsBackend: true,
     exercises: 'endless tf.data.generator, oneHot of int32 scalars + concat, batch/take/toArray, fitDataset with batchesPerEpoch and validationBatches, binaryCrossentropy',
     apis: ['tf.sequential', 'model.compile', 'tf.layers.dense', 'tf.data.generator', 'tf.concat', 'tf.oneHot', 'tf.scalar', 'tf.tensor1d',
       'dataset.map', 'dataset.batch', 'dataset.take', 'dataset.toArray', 'model.fitDataset'],
   },
   {
+    name: 'quantization',
+    exercises: 'train the Keras-style convnet on Fashion-MNIST, save, quantize the weights to uint16 / uint8 (weights-manifest quantization), load each with loadLayersModel, compile again, evaluate',
+    apis: [...sequentialFit, 'tf.layers.conv2d', 'tf.layers.maxPooling2d', 'tf.layers.flatten', 'tf.layers.dropout', 'tf.layers.dense',
+      'tf.tensor4d', 'tf.tensor1d', 'tf.oneHot', 'tensor.toFloat', 'model.save', 'tf.loadLayersModel', 'model.evaluate', 'tf.util.now'],
+  },
+  {
     name: 'jena-weather',
+    jsBackend: true,
     exercises: 'time-series regression: tf.buffer batches from a tf.data.generator, tf.moments, a baseline (forEachAsync, gather, squeeze, losses.absoluteDifference, stack), linear / MLP / MLP+L2 / MLP+dropout on MAE with RMSprop, fitDataset + evaluateDataset per epoch, tf.node.tensorBoard',
     args: ['--modelTypes', 'baseline,linear-regression,mlp,mlp-l2,mlp-dropout', '--logDir', '<tmp>'],
     apis: ['tf.sequential', 'model.compile', 'model.summary', 'tf.layers.flatten', 'tf.layers.dense', 'tf.layers.dropout', 'tf.regularizers.l2',
@@ -98,6 +118,14 @@ module.exports = [
       'tf.train.adam', 'optimizer.minimize', 'tf.losses.meanSquaredError', 'tensor.mul', 'tensor.add', 'tensor.sub', 'tensor.exp',
       'tensor.square', 'tensor.sum', 'tensor.mean', 'tensor.expandDims', 'tensor.reshape', 'tf.randomNormal', 'tf.zeros', 'tf.tensor',
       'tf.util.shuffle', 'tf.util.assert', 'tf.tidy', 'tf.dispose', 'model.predict', 'model.save'],
+  },
+  {
+    name: 'custom-layer',
+    exercises: 'a custom layer (subclass of tf.layers.Layer with computeOutputShape / call) applied to an image and split with tf.split, then used twice inside a Sequential convnet trained with fit',
+    apis: ['tf.layers.Layer', 'layer.apply', 'layer.invokeCallHook', 'tf.sequential', 'model.compile', 'model.fit', 'model.summary', 'model.evaluate',
+      'tf.layers.conv2d', 'tf.layers.maxPooling2d', 'tf.layers.flatten', 'tf.layers.dense', 'tf.split', 'tf.sub', 'tf.concat', 'tf.tensor3d',
+      'tf.tensor4d', 'tf.tensor1d', 'tf.oneHot', 'tensor.toFloat', 'tensor.expandDims', 'tensor.reshape', 'tensor.mean', 'tensor.relu',
+      'tensor.neg', 'tensor.sum'],
   },
   {
     name: 'simple-object-detection',

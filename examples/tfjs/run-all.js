@@ -5,12 +5,11 @@
 // Exit code 1 when an example whose APIs are all present fails. The CI check is
 // test/tfjs_examples.test.js; this is the same run as a table for README.
 'use strict';
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const manifest = require('./manifest');
 const { missingApis } = require('./probe');
+const { tmpDir } = require('./harness');
 
 const args = process.argv.slice(2);
 const useTfjs = args.includes('--tfjs');
@@ -29,7 +28,7 @@ for (const e of manifest.filter((m) => !names.length || names.includes(m.name)))
   const pre = useTfjs ? ['-r', path.join(__dirname, 'with-tfjs.js')] : [];
   const t0 = Date.now();
   const script = e.script || e.name;
-  const scriptArgs = (e.args || []).map((a) => (a === '<tmp>' ? fs.mkdtempSync(path.join(os.tmpdir(), `tfjs-example-${e.name}-`)) : a))
+  const scriptArgs = (e.args || []).map((a) => (a === '<tmp>' ? tmpDir(e.name) : a))
     .filter((a, i, all) => !(useTfjs && (a === '--logDir' || all[i - 1] === '--logDir')));
   const r = spawnSync(process.execPath, [...pre, path.join(__dirname, `${script}.js`), ...scriptArgs], { encoding: 'utf8', timeout: 900000 });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);

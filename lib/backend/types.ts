@@ -21,7 +21,7 @@ export enum LossKind {
 }
 
 /** Mirrors `cnn::GemmKernel`. */
-export enum GemmKernel { Auto = 0, Avx2Fma = 1, Portable = 2, Naive = 3 }
+export enum GemmKernel { Auto = 0, Avx2Fma = 1, Portable = 2, Naive = 3, Avx512 = 4 }
 
 /** Mirrors `cnn::Conv2DDims` (native/kernels/conv2d.h). */
 export interface Conv2DDims {
@@ -185,6 +185,16 @@ export interface Kernels {
   /** Returns false when the kernel cannot run on this CPU. */
   setGemmKernel(k: GemmKernel): boolean;
   gemmKernel(): GemmKernel;
+  /**
+   * Native only: every SGEMM kernel with whether this CPU can run it (and why not), the active one
+   * and the name of the one Auto picks. The TypeScript backend has one kernel and leaves this undefined.
+   */
+  gemmKernels?(): {
+    active: GemmKernel; activeName: string; auto: string;
+    kernels: { id: GemmKernel; name: string; available: boolean; reason?: string }[];
+  };
+  /** Native only: cpuid reports avx512f + avx512vl and the OS enables the zmm state. */
+  cpuHasAvx512?(): boolean;
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
         A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number,
         C: Float32Array, ldc: number): void;

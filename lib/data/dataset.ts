@@ -11,8 +11,8 @@
  *     returns a fresh JS iterator, generator object or (async) iterable per pass; or
  *   - subclass: `class Images extends Dataset<T> { size = n; async iterator() { return
  *     iteratorFrom(makeAsyncGenerator()); } }` (`iteratorFrom` turns any JS iterator or
- *     iterable into the LazyIterator that `iterator()` must return; a LazyIterator subclass
- *     with `serialNext()` works as well).
+ *     iterable into a LazyIterator; a LazyIterator subclass with `serialNext()` works as well,
+ *     and from JS a plain iterator or generator object is accepted too).
  * Every transform (map, batch, shuffle...) then works on the new source unchanged.
  */
 import { Random, random } from '../random';
@@ -91,7 +91,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
 
   /** `for await (const x of ds)`: one pass. */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    const it = await this.iterator();
+    const it = await openPass(this);
     try {
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
     } finally {
@@ -113,7 +113,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     const size =
       this.size === null || this.size === Infinity ? this.size : smallLastBatch ? Math.ceil(this.size / batchSize) : Math.floor(this.size / batchSize);
     return datasetFromIteratorFn(
-      async () => new MapIterator(new RowBatchIterator(await this.iterator(), batchSize, Boolean(smallLastBatch)), (rows) => batchRows(rows) as BatchOf<T>),
+      async () => new MapIterator(new RowBatchIterator(await openPass(this), batchSize, Boolean(smallLastBatch)), (rows) => batchRows(rows) as BatchOf<T>),
       size,
     );
   }
@@ -126,7 +126,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     return datasetFromIteratorFn(async () => {
       const parts: Dataset<T>[] = [this, dataset];
       let i = 0;
-      return new ChainedIterator<T>(async () => (i < parts.length ? parts[i++].iterator() : null));
+      return new ChainedIterator<T>(async () => (i < parts.length ? openPass(parts[i++]) : null));
     }, size);
   }
 
@@ -134,7 +134,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
   filter(predicate: (value: T) => unknown): Dataset<T> {
     checkFunction(predicate, 'Dataset.filter()', 'predicate');
     return datasetFromIteratorFn(
-      async () => new FilterIterator(await this.iterator(), (x: T) => tidy(() => predicate(x))),
+      async () => new FilterIterator(await openPass(this), (x: T) => tidy(() => predicate(x))),
       this.size === Infinity ? Infinity : null,
     );
   }
@@ -142,7 +142,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
   /** Calls f on every element of one pass (awaited when it returns a promise); the elements' tensors are disposed after it, as in TF.js. */
   async forEachAsync(f: (value: T) => unknown): Promise<void> {
     checkFunction(f, 'Dataset.forEachAsync()', 'f');
-    return (await this.iterator()).forEachAsync(f);
+    return (await openPass(this)).forEachAsync(f);
   }
 
   /**
@@ -154,7 +154,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     checkFunction(transform, fn, 'transform');
     return datasetFromIteratorFn(
       async () =>
-        new MapIterator(await this.iterator(), (x: T) =>
+        new MapIterator(await openPass(this), (x: T) =>
           tidy(() => {
             const out = transform(x);
             if (out instanceof Promise) throw new TypeError(`${fn}: the transform returned a Promise; use mapAsync() for async transforms`);
@@ -168,7 +168,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
   /** Applies an async transform to every element (one at a time, in order). */
   mapAsync<O>(transform: (value: T) => Promise<O>): Dataset<O> {
     checkFunction(transform, 'Dataset.mapAsync()', 'transform');
-    return datasetFromIteratorFn(async () => new MapIterator(await this.iterator(), transform), this.size);
+    return datasetFromIteratorFn(async () => new MapIterator(await openPass(this), transform), this.size);
   }
 
   /** Reads up to `bufferSize` elements ahead of the consumer. */
@@ -178,7 +178,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     if (typeof bufferSize !== 'number' || !Number.isInteger(bufferSize) || bufferSize < 1) {
       throw new RangeError(`${fn}: bufferSize must be a positive integer, received ${describe(bufferSize)}`);
     }
-    return datasetFromIteratorFn(async () => new PrefetchIterator(await this.iterator(), bufferSize), this.size);
+    return datasetFromIteratorFn(async () => new PrefetchIterator(await openPass(this), bufferSize), this.size);
   }
 
   /**
@@ -192,7 +192,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
       times === 0 ? 0 : this.size === null ? null : this.size === 0 ? 0 : times === Infinity ? Infinity : this.size * times;
     return datasetFromIteratorFn(async () => {
       let passes = 0;
-      return new ChainedIterator<T>(async () => (passes++ < times ? this.iterator() : null), true);
+      return new ChainedIterator<T>(async () => (passes++ < times ? openPass(this) : null), true);
     }, size);
   }
 
@@ -201,13 +201,15 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     const c = checkCount(count, 'Dataset.skip()');
     const n = c === undefined || c < 0 ? Infinity : c;
     const size = this.size === null ? null : this.size === Infinity ? (n === Infinity ? 0 : Infinity) : Math.max(0, this.size - n);
-    return datasetFromIteratorFn(async () => new SkipIterator(await this.iterator(), n), size);
+    return datasetFromIteratorFn(async () => new SkipIterator(await openPass(this), n), size);
   }
 
   /**
    * Shuffles within a window of `bufferSize` elements (a full shuffle when bufferSize >= the
-   * dataset size). With a seed the order is reproducible: pass k of the dataset always gives the
-   * same order; with `reshuffleEachIteration` false every pass gives the same order.
+   * dataset size). With a seed (a number or, as in TF.js, a string) the order is reproducible:
+   * pass k of the dataset always gives the same order; without one the seed comes from the library
+   * generator (see setSeed). With `reshuffleEachIteration` false every pass gives the same order.
+   * The orders are not TF.js's (another generator); the windowing is.
    */
   shuffle(bufferSize: number, seed?: number | string, reshuffleEachIteration = true): Dataset<T> {
     const fn = 'Dataset.shuffle()';
@@ -229,7 +231,7 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     const fixed = master.nextU32();
     return datasetFromIteratorFn(async () => {
       const rng = new Random(reshuffleEachIteration ? master.nextU32() : fixed);
-      return new ShuffleIterator(await this.iterator(), bufferSize, (n) => rng.int(n));
+      return new ShuffleIterator(await openPass(this), bufferSize, (n) => rng.int(n));
     }, this.size);
   }
 
@@ -238,14 +240,27 @@ export abstract class Dataset<T = unknown> implements AsyncIterable<T> {
     const c = checkCount(count, 'Dataset.take()');
     const n = c === undefined || c < 0 ? Infinity : c;
     const size = this.size === null ? (n === 0 ? 0 : null) : Math.min(this.size, n);
-    return datasetFromIteratorFn(async () => new TakeIterator(await this.iterator(), n), size);
+    return datasetFromIteratorFn(async () => new TakeIterator(await openPass(this), n), size);
   }
 
   /** Every element of one pass (only for datasets that fit in memory). */
   async toArray(): Promise<T[]> {
     if (this.size === Infinity) throw new Error('Can not convert infinite data stream to array.');
-    return (await this.iterator()).toArray();
+    return (await openPass(this)).toArray();
   }
+}
+
+/**
+ * A new pass over `ds` as a LazyIterator, whatever its iterator() returned (a subclass may return
+ * a generator object or any JS iterator).
+ */
+async function openPass<T>(ds: Dataset<T>): Promise<LazyIterator<T>> {
+  const it = await ds.iterator();
+  if (it instanceof LazyIterator) return it;
+  if (it === null || typeof it !== 'object') {
+    throw new TypeError(`${ds.constructor.name}.iterator() must resolve to an iterator, received ${describe(it)}`);
+  }
+  return iteratorFrom(it as IteratorSource<T>);
 }
 
 /** What batch() makes of an element type: tensors, numbers and arrays become tensors, objects stay objects. */
@@ -319,7 +334,7 @@ export function zip<O = any>(datasets: DatasetContainer): Dataset<O> {
   check(datasets, 0);
   const size = sizes.length === 0 ? 0 : sizes.includes(null) ? null : Math.min(...(sizes as number[]));
   const open = async (c: DatasetContainer): Promise<IteratorContainer> => {
-    if (c instanceof Dataset) return c.iterator();
+    if (c instanceof Dataset) return openPass(c);
     if (Array.isArray(c)) return Promise.all(c.map(open));
     const out: Record<string, IteratorContainer> = {};
     for (const [k, v] of Object.entries(c)) out[k] = await open(v);

@@ -22,8 +22,11 @@ export interface ImageFolderOptions {
   imageSize?: [number, number];
   /** 1 (grayscale), 3 (RGB, default) or 4 (RGBA). */
   channels?: 1 | 3 | 4;
-  /** 'int' (default): int32 labels [batch]; 'categorical': one-hot float32 [batch, numClasses]. */
-  labelMode?: 'int' | 'categorical';
+  /**
+   * 'int' (default): int32 labels [batch]; 'categorical': one-hot float32 [batch, numClasses];
+   * 'binary' (exactly two classes): float32 0 / 1 labels [batch, 1], for binaryCrossentropy.
+   */
+  labelMode?: LabelMode;
   /** Subfolder names to use, in label order (default: every subfolder, sorted). */
   classNames?: string[];
   /** Images per batch (default 32); null yields single {xs: [h, w, c], ys} elements. */
@@ -39,6 +42,8 @@ export interface ImageFolderOptions {
   /** Resize method: 'bilinear' (default) or 'nearest'. */
   interpolation?: 'bilinear' | 'nearest';
 }
+
+export type LabelMode = 'int' | 'categorical' | 'binary';
 
 export interface ImageBatch { xs: Tensor; ys: Tensor }
 
@@ -62,7 +67,7 @@ export class ImageFolderDataset extends Dataset<ImageBatch> {
   /** Resolved options. */
   readonly imageSize: [number, number];
   readonly channels: 1 | 3 | 4;
-  readonly labelMode: 'int' | 'categorical';
+  readonly labelMode: LabelMode;
   readonly batchSize: number | null;
   /** Whether each pass reshuffles the files. */
   readonly shuffleFiles: boolean;
@@ -118,24 +123,21 @@ export class ImageFolderDataset extends Dataset<ImageBatch> {
       for (let b0 = 0; b0 < n; b0 += bs) {
         const m = Math.min(bs, n - b0);
         const xs = new Float32Array(m * px);
-        const ys = self.labelMode === 'int' ? new Int32Array(m) : new Float32Array(m * k);
+        const mode = self.labelMode;
+        const ys = mode === 'int' ? new Int32Array(m) : new Float32Array(mode === 'binary' ? m : m * k);
         for (let j = 0; j < m; j++) {
           const i = order[b0 + j];
           xs.set(await self.loadImage(self.filePaths[i]), j * px);
-          if (self.labelMode === 'int') ys[j] = self.labels[i];
-          else ys[j * k + self.labels[i]] = 1;
+          if (mode === 'categorical') ys[j * k + self.labels[i]] = 1;
+          else ys[j] = self.labels[i];
         }
-        if (self.batchSize === null) {
-          yield {
-            xs: new Tensor(xs, [h, w, self.channels], 'float32'),
-            ys: self.labelMode === 'int' ? new Tensor(ys as Int32Array, [], 'int32') : new Tensor(ys as Float32Array, [k], 'float32'),
-          };
-        } else {
-          yield {
-            xs: new Tensor(xs, [m, h, w, self.channels], 'float32'),
-            ys: self.labelMode === 'int' ? new Tensor(ys as Int32Array, [m], 'int32') : new Tensor(ys as Float32Array, [m, k], 'float32'),
-          };
-        }
+        // Shapes per element (batchSize null) or per batch of m.
+        const lead = self.batchSize === null ? [] : [m];
+        const yShape = mode === 'int' ? lead : [...lead, mode === 'binary' ? 1 : k];
+        yield {
+          xs: new Tensor(xs, [...lead, h, w, self.channels], 'float32'),
+          ys: mode === 'int' ? new Tensor(ys as Int32Array, yShape, 'int32') : new Tensor(ys as Float32Array, yShape, 'float32'),
+        };
       }
     }
     return iteratorFrom(batches(), FN);
@@ -158,7 +160,7 @@ export function imageFolder(dir: string, options: ImageFolderOptions = {}): Imag
     throw new RangeError(`${FN}: imageSize must be [height, width] of positive integers, received ${Array.isArray(imageSize) ? `[${imageSize.join(', ')}]` : describe(imageSize)}`);
   }
   const channels = oneOf(o.channels, [1, 3, 4] as const, 'channels', 3);
-  const labelMode = oneOf(o.labelMode, ['int', 'categorical'] as const, 'labelMode', 'int');
+  const labelMode = oneOf(o.labelMode, ['int', 'categorical', 'binary'] as const, 'labelMode', 'int');
   const interpolation = oneOf(o.interpolation, ['bilinear', 'nearest'] as const, 'interpolation', 'bilinear');
   const batchSize = o.batchSize === undefined ? 32 : o.batchSize;
   if (batchSize !== null && !(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`${FN}: batchSize must be a positive integer or null, received ${describe(batchSize)}`);
@@ -190,6 +192,9 @@ export function imageFolder(dir: string, options: ImageFolderOptions = {}): Imag
     classNames = o.classNames.slice();
   }
   if (classNames.length === 0) throw new Error(`${FN}: ${dir} has no subfolders; put each class's images in its own subfolder`);
+  if (labelMode === 'binary' && classNames.length !== 2) {
+    throw new Error(`${FN}: labelMode 'binary' needs exactly 2 classes, ${dir} has ${classNames.length} (${classNames.join(', ')}); use 'int' or 'categorical'`);
+  }
   let files: string[] = [];
   let labels: number[] = [];
   for (let c = 0; c < classNames.length; c++) {

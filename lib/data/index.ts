@@ -31,4 +31,4 @@ export { LazyIterator, iteratorFrom } from './lazy_iterator';
 export type { Result as IteratorResultOf, IteratorLike } from './lazy_iterator';
 export { csv, CSVDataset } from './csv';
 export type { CSVConfig, ColumnConfig, ColumnDType, CsvElement, CsvRow, CsvValue } from './csv';
-export { imageFolder, ImageFolderDataset, IMAGE_EXTENSIONS, type ImageFolderOptions, type ImageBatch } from './image_folder';
+export { imageFolder, ImageFolderDataset, IMAGE_EXTENSIONS, type ImageFolderOptions, type ImageBatch, type LabelMode as ImageLabelMode } from './image_folder';

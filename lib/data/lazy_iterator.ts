@@ -92,9 +92,13 @@ export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A copy of a nested structure with every tensor cloned (TF.js's array() hands out clones). */
+/**
+ * A copy of a nested structure with every tensor cloned (TF.js's array() hands out clones). As
+ * TF.js's clone, a clone shares the values (tensors are immutable), so disposing it leaves the
+ * original intact and costs no copy.
+ */
 export function deepClone<T>(x: T, depth = 0): T {
-  if (x instanceof Tensor) return x.clone() as T;
+  if (x instanceof Tensor) return new (Tensor as unknown as new (v: unknown, s: number[], d: string) => Tensor)(x.values, x.shape, x.dtype) as T;
   if (depth < 64 && Array.isArray(x)) return x.map((e) => deepClone(e, depth + 1)) as T;
   if (depth < 64 && isPlainObject(x)) {
     const out: Record<string, unknown> = {};
@@ -115,6 +119,9 @@ export class ArrayIterator<T> extends LazyIterator<T> {
   protected async serialNext(): Promise<Result<T>> {
     if (this.i >= this.items.length) return done();
     return { value: deepClone(this.items[this.i++]), done: false };
+  }
+  protected override async close(): Promise<void> {
+    this.i = this.items.length;
   }
 }
 

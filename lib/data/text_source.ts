@@ -25,11 +25,18 @@ export function localPath(source: TextSource, fn: string): string | null {
     throw new TypeError(`${fn}: source must be a file path or a file://, http:// or https:// URL, received ${describe(source)}`);
   }
   if (source.startsWith('file://')) {
-    try {
-      return fileURLToPath(source);
-    } catch (e) {
-      throw new TypeError(`${fn}: invalid file URL ${JSON.stringify(source)} (${(e as Error).message})`);
+    // As TF.js: what follows file:// is the path, relative ('file://./data.csv') or absolute
+    // ('file:///tmp/data.csv'); a percent-encoded URL is decoded when the literal path is absent.
+    const rest = source.slice('file://'.length);
+    if (rest.length === 0) throw new TypeError(`${fn}: the file URL ${JSON.stringify(source)} names no file`);
+    if (rest.includes('%') && rest.startsWith('/') && !fs.existsSync(rest)) {
+      try {
+        return fileURLToPath(source);
+      } catch {
+        // keep the literal path; reading it gives the error
+      }
     }
+    return rest;
   }
   if (/^https?:\/\//i.test(source)) return null;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {

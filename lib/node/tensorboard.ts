@@ -69,6 +69,7 @@ export class SummaryFileWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    pending.delete(this);
     if (!this.queue.length) return;
     const q = this.queue;
     this.queue = [];
@@ -77,6 +78,7 @@ export class SummaryFileWriter {
 
   private write(summary: SummaryValue[], step: number): void {
     this.queue.push(tfRecord(encodeEvent({ wallTime: Date.now() / 1000, step, summary })));
+    pending.add(this);
     if (this.queue.length >= this.maxQueue) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.flushMillis);
@@ -84,6 +86,14 @@ export class SummaryFileWriter {
     }
   }
 }
+
+/** Writers holding unwritten records; flushed when the process exits. */
+const pending = new Set<SummaryFileWriter>();
+process.on('exit', () => {
+  for (const w of [...pending]) {
+    try { w.flush(); } catch { /* the folder is gone: nothing to save */ }
+  }
+});
 
 function checkTag(name: unknown, fn: string): void {
   if (typeof name !== 'string' || !name) throw new TypeError(`${fn}: name must be a non-empty string, received ${describe(name)}`);

@@ -65,3 +65,17 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Elements of the trailing dims of outShape that `small` (leading 1s dropped) equals, else 0: a row broadcast. */
+export function rowOf(small: readonly number[], outShape: readonly number[]): number {
+  let k = 0;
+  while (k < small.length && small[k] === 1) k++;
+  const tail = small.length - k;
+  if (tail === 0 || tail > outShape.length) return 0;
+  let n = 1;
+  for (let i = 0; i < tail; i++) {
+    if (small[k + i] !== outShape[outShape.length - tail + i]) return 0;
+    n *= small[k + i];
+  }
+  return n;
+}

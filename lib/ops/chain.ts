@@ -22,7 +22,8 @@ declare module '../tensor' {
     abs(): Tensor<D>; neg(): Tensor<D>; square(): Tensor<D>; sign(): Tensor<D>; round(): Tensor<D>; relu(): Tensor<D>; relu6(): Tensor<D>;
     reciprocal(): Tensor<D>; softplus(): Tensor<D>; selu(): Tensor<D>; step(): Tensor<D>; log1p(): Tensor<D>; expm1(): Tensor<D>;
     exp(): Tensor; sqrt(): Tensor; rsqrt(): Tensor; log(): Tensor; floor(): Tensor; ceil(): Tensor; sigmoid(): Tensor; tanh(): Tensor;
-    sin(): Tensor; cos(): Tensor; elu(): Tensor; leakyRelu(alpha?: number): Tensor; clipByValue(min: number, max: number): Tensor<D>;
+    sin(): Tensor; cos(): Tensor; tan(): Tensor; asin(): Tensor; acos(): Tensor; atan(): Tensor; sinh(): Tensor; cosh(): Tensor;
+    asinh(): Tensor; acosh(): Tensor; atanh(): Tensor; logSigmoid(): Tensor; elu(): Tensor; leakyRelu(alpha?: number): Tensor; clipByValue(min: number, max: number): Tensor<D>;
     equal(b: TensorOrLike): Tensor; notEqual(b: TensorOrLike): Tensor; less(b: TensorOrLike): Tensor; lessEqual(b: TensorOrLike): Tensor;
     greater(b: TensorOrLike): Tensor; greaterEqual(b: TensorOrLike): Tensor; logicalAnd(b: TensorOrLike): Tensor; logicalOr(b: TensorOrLike): Tensor;
     logicalXor(b: TensorOrLike): Tensor; logicalNot(): Tensor; isNaN(): Tensor; isInf(): Tensor; isFinite(): Tensor;
@@ -43,7 +44,9 @@ declare module '../tensor' {
     pad(paddings: Array<[number, number]>, constantValue?: number): Tensor<D>; reverse(axis?: number | number[]): Tensor<D>;
     broadcastTo(shape: number[]): Tensor<D>; cast<T extends DType>(dtype: T): Tensor<T>; asType<T extends DType>(dtype: T): Tensor<T>;
     oneHot(depth: number, onValue?: number, offValue?: number): Tensor; topk(k?: number, sorted?: boolean): { values: Tensor; indices: Tensor };
-    cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor; zerosLike(): Tensor<D>; onesLike(): Tensor<D>;
+    cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor; cumprod(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor;
+    euclideanNorm(axis?: Axis, keepDims?: boolean): Tensor; toFloat(): Tensor<'float32'>; toInt(): Tensor<'int32'>; toBool(): Tensor<'bool'>;
+    as5D(a: number, b: number, c: number, d: number, e: number): Tensor<D>; throwIfDisposed(): void; zerosLike(): Tensor<D>; onesLike(): Tensor<D>;
     where(condition: TensorOrLike, b: TensorOrLike): Tensor; matMul(b: Tensor, transposeA?: boolean, transposeB?: boolean): Tensor;
     print(verbose?: boolean): void; bufferSync(): cr.TensorBuffer<D>; buffer(): Promise<cr.TensorBuffer<D>>;
   }
@@ -53,12 +56,13 @@ type Op = (x: Tensor, ...args: never[]) => unknown;
 const direct: Record<string, Op> = {
   ...pick(ew, ['add', 'sub', 'mul', 'div', 'divNoNan', 'floorDiv', 'pow', 'mod', 'minimum', 'maximum', 'squaredDifference', 'atan2',
     'abs', 'neg', 'square', 'sign', 'round', 'relu', 'relu6', 'reciprocal', 'softplus', 'selu', 'step', 'log1p', 'expm1', 'exp', 'sqrt',
-    'rsqrt', 'log', 'floor', 'ceil', 'sigmoid', 'tanh', 'sin', 'cos', 'elu', 'leakyRelu', 'clipByValue']),
+    'rsqrt', 'log', 'floor', 'ceil', 'sigmoid', 'tanh', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh',
+    'atanh', 'logSigmoid', 'elu', 'leakyRelu', 'clipByValue']),
   ...pick(c, ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'logicalXor', 'logicalNot', 'isNaN', 'isInf', 'isFinite']),
-  ...pick(red, ['sum', 'mean', 'max', 'min', 'prod', 'all', 'any', 'logSumExp', 'argMax', 'argMin', 'norm', 'softmax', 'logSoftmax']),
+  ...pick(red, ['sum', 'mean', 'max', 'min', 'prod', 'all', 'any', 'logSumExp', 'argMax', 'argMin', 'norm', 'euclideanNorm', 'softmax', 'logSoftmax']),
   ...pick(sh, ['expandDims', 'squeeze', 'transpose', 'unstack', 'split', 'slice', 'stridedSlice', 'gather', 'tile', 'pad', 'reverse', 'broadcastTo', 'cast']),
   ...pick(cr, ['oneHot', 'zerosLike', 'onesLike']),
-  ...pick(misc, ['topk', 'cumsum', 'print']),
+  ...pick(misc, ['topk', 'cumsum', 'cumprod', 'print']),
 };
 
 function pick(mod: object, names: string[]): Record<string, Op> {
@@ -88,6 +92,11 @@ const extra: Record<string, (this: Tensor, ...args: never[]) => unknown> = {
   },
   reshapeAs(this: Tensor, x: Tensor) { return this.reshape(x.shape); },
   asType(this: Tensor, dtype: DType) { return sh.cast(this, dtype); },
+  toFloat(this: Tensor) { return sh.cast(this, 'float32'); },
+  toInt(this: Tensor) { return sh.cast(this, 'int32'); },
+  toBool(this: Tensor) { return sh.cast(this, 'bool'); },
+  as5D(this: Tensor, a: number, b: number, c: number, d: number, e: number) { return this.reshape([a, b, c, d, e]); },
+  throwIfDisposed(this: Tensor) { if (this.isDisposed) throw new Error('Tensor is disposed.'); },
   concat(this: Tensor, x: TensorOrLike | TensorOrLike[], axis?: number) {
     return sh.concat(x instanceof Tensor ? [this, x] : [this, ...(x as TensorOrLike[])], axis);
   },

@@ -3,7 +3,7 @@
  * read as TF.js's convertToTensor does, into a plain view that is not a registered tensor (so a
  * `x.add(2)` does not leave a live scalar behind). Also TF.js's dtype rules (upcast, makeTypesMatch).
  */
-import { DType, Tensor, TensorLike, newData, tensor, sizeOf } from '../tensor';
+import { DType, Tensor, TensorLike, newData, pooledTensor, takePooled, tensor, sizeOf } from '../tensor';
 import { describe } from '../util';
 
 export type Data = Float32Array | Int32Array | Uint8Array;
@@ -95,6 +95,19 @@ export function castView(v: View, dtype: DType): View {
 /** A new registered tensor owning `values`. */
 export function make(values: Data, shape: number[], dtype: DType): Tensor {
   return new Tensor(values as never, shape, dtype);
+}
+
+/**
+ * An output array the op will write completely: float32 ones come from the buffer pool (see
+ * takePooled), others are new. Wrap it with makeOutput().
+ */
+export function outputData(dtype: DType, n: number): Data {
+  return dtype === 'float32' ? takePooled(n) : newData(dtype, n);
+}
+
+/** The tensor of an outputData() array (a float32 one recycles its buffer on dispose). */
+export function makeOutput(values: Data, shape: number[], dtype: DType): Tensor {
+  return dtype === 'float32' ? pooledTensor(values as Float32Array, shape) : new Tensor(values as never, shape, dtype);
 }
 
 export { newData, sizeOf };

@@ -58,10 +58,12 @@ export function onesLike(x: TensorOrLike): Tensor {
 }
 
 /**
- * TF.js's oneHot: int32 indices of any shape -> shape + [depth], dtype int32 by default. An index
- * outside [0, depth) gives a row of offValue (as TF.js).
+ * oneHot(indices, depth, onValue, offValue, dtype): int32 indices of any shape -> shape + [depth].
+ * Two deliberate differences from TF.js, kept from cnn-node's earlier contract: dtype defaults to
+ * 'float32' (labels that train and smooth as they are; pass 'int32' for TF.js's dtype), and an
+ * index outside [0, depth) is a RangeError naming it (TF.js silently gives a row of offValue).
  */
-export function oneHot(indices: TensorOrLike, depth: number, onValue = 1, offValue = 0, dtype: DType = 'int32'): Tensor {
+export function oneHot(indices: TensorOrLike, depth: number, onValue = 1, offValue = 0, dtype: DType = 'float32'): Tensor {
   const v = convert(indices, 'indices', 'oneHot', 'int32');
   if (v.dtype !== 'int32') throw new Error(`Argument 'indices' passed to 'oneHot' must be int32 tensor, but got ${v.dtype} tensor`);
   if (!Number.isInteger(depth) || depth < 2) throw new Error(`Error in oneHot: depth must be >=2, but it is ${depth}`);
@@ -71,7 +73,8 @@ export function oneHot(indices: TensorOrLike, depth: number, onValue = 1, offVal
   if (offValue !== 0) out.fill(offValue);
   for (let i = 0; i < v.size; i++) {
     const c = v.values[i];
-    if (c >= 0 && c < depth) out[i * depth + c] = onValue;
+    if (c < 0 || c >= depth) throw new RangeError(`oneHot: index ${c} at position ${i} is outside [0, ${depth})`);
+    out[i * depth + c] = onValue;
   }
   return make(out, [...v.shape, depth], dtype);
 }

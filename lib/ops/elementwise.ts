@@ -4,20 +4,20 @@
  * floorDiv, transcendental unary ops require float32 as TF.js does, the others keep the dtype.
  */
 import type { DType, Tensor } from '../tensor';
-import { broadcastOffsets, broadcastShape } from './broadcast';
-import { Data, TensorOrLike, View, castView, convert, make, makeTypesMatch, newData, requireDtype, sizeOf } from './convert';
+import { broadcastOffsets, broadcastShape, rowOf } from './broadcast';
+import { Data, TensorOrLike, View, castView, convert, makeOutput, makeTypesMatch, outputData, requireDtype, sizeOf } from './convert';
 import { hotBinary, hotUnary } from './hot';
 
 export type BinaryFn = (x: number, y: number) => number;
 export type UnaryFn = (x: number) => number;
 
-/** out[i] = f(a[ia], b[ib]) over the broadcast shape; fast paths for same size and a scalar side. */
+/** out[i] = f(a[ia], b[ib]) over the broadcast shape; fast paths for same size, a scalar side and a trailing row. */
 export function binaryKernel(a: View, b: View, outDtype: DType, f: BinaryFn, hotName?: string): Tensor {
   const shape = broadcastShape(a.shape, b.shape);
   const size = sizeOf(shape);
-  const out = newData(outDtype, size);
+  const out = outputData(outDtype, size); // every element is written below
   const av = a.values, bv = b.values;
-  if (hotName && hotBinary(hotName, out, a, b, size, shape)) return make(out, shape, outDtype);
+  if (hotName && hotBinary(hotName, out, a, b, size, shape)) return makeOutput(out, shape, outDtype);
   if (a.size === size && b.size === size) {
     for (let i = 0; i < size; i++) out[i] = f(av[i], bv[i]);
   } else if (a.size === size && b.size === 1) {
@@ -26,11 +26,17 @@ export function binaryKernel(a: View, b: View, outDtype: DType, f: BinaryFn, hot
   } else if (b.size === size && a.size === 1) {
     const x = av[0];
     for (let i = 0; i < size; i++) out[i] = f(x, bv[i]);
+  } else if (a.size === size && b.size > 0 && rowOf(b.shape, shape) === b.size) {
+    const w = b.size;
+    for (let r = 0; r < size; r += w) for (let j = 0; j < w; j++) out[r + j] = f(av[r + j], bv[j]);
+  } else if (b.size === size && a.size > 0 && rowOf(a.shape, shape) === a.size) {
+    const w = a.size;
+    for (let r = 0; r < size; r += w) for (let j = 0; j < w; j++) out[r + j] = f(av[j], bv[r + j]);
   } else {
     const [oa, ob] = broadcastOffsets(shape, [a.shape, b.shape]);
     for (let i = 0; i < size; i++) out[i] = f(av[oa[i]], bv[ob[i]]);
   }
-  return make(out, shape, outDtype);
+  return makeOutput(out, shape, outDtype);
 }
 
 function arith(fn: string, f: BinaryFn, opts: { minmax?: boolean; intDivIsFloor?: boolean; hot?: boolean } = {}) {
@@ -78,12 +84,12 @@ export function floorDiv(a: TensorOrLike, b: TensorOrLike): Tensor {
 type Mode = 'float' | 'toFloat' | 'same';
 
 export function unaryKernel(x: View, outDtype: DType, f: UnaryFn, hotName?: string): Tensor {
-  const out: Data = newData(outDtype, x.size);
+  const out: Data = outputData(outDtype, x.size); // every element is written below
   const v = x.values;
-  if (hotName && hotUnary(hotName, out, x)) return make(out, x.shape, outDtype);
+  if (hotName && hotUnary(hotName, out, x)) return makeOutput(out, x.shape, outDtype);
   if (outDtype === 'bool') for (let i = 0; i < v.length; i++) out[i] = f(v[i]) ? 1 : 0;
   else for (let i = 0; i < v.length; i++) out[i] = f(v[i]);
-  return make(out, x.shape, outDtype);
+  return makeOutput(out, x.shape, outDtype);
 }
 
 function unary(fn: string, f: UnaryFn, mode: Mode, hot = false) {
@@ -131,6 +137,18 @@ export const tanh = unary('tanh', Math.tanh, 'float', true);
 export const sin = unary('sin', Math.sin, 'float');
 export const cos = unary('cos', Math.cos, 'float');
 export const elu = unary('elu', (x) => (x >= 0 ? x : Math.exp(x) - 1), 'float');
+// TF.js 4.22 requires float32 for tan and cosh but not for the other inverse / hyperbolic functions
+export const tan = unary('tan', Math.tan, 'float');
+export const asin = unary('asin', Math.asin, 'same');
+export const acos = unary('acos', Math.acos, 'same');
+export const atan = unary('atan', Math.atan, 'same');
+export const sinh = unary('sinh', Math.sinh, 'same');
+export const cosh = unary('cosh', Math.cosh, 'float');
+export const asinh = unary('asinh', Math.asinh, 'same');
+export const acosh = unary('acosh', Math.acosh, 'same');
+export const atanh = unary('atanh', Math.atanh, 'same');
+/** log(sigmoid(x)) = -softplus(-x), computed stably. */
+export const logSigmoid = unary('logSigmoid', (x) => -(x < 0 ? -x + Math.log1p(Math.exp(x)) : Math.log1p(Math.exp(-x))), 'same');
 
 /** max(alpha * x, x). */
 export function leakyRelu(x: TensorOrLike, alpha = 0.2): Tensor {

@@ -7,6 +7,7 @@
  */
 import { kernels } from '../backend';
 import { Bcast, TensorBinaryOp, TensorOpKernels, TensorReduceOp, TensorUnaryOp } from '../backend/js/tensor_ops';
+import { rowOf } from './broadcast';
 import type { Data, View } from './convert';
 
 /** Elements below which the TypeScript loop is as fast as a native call. */
@@ -35,20 +36,6 @@ function native(): TensorOpKernels | null {
   if (!enabled) return null;
   const k = kernels() as unknown as Partial<TensorOpKernels> & { name: string };
   return k.name === 'native' && typeof k.tensorBinary === 'function' ? (k as TensorOpKernels) : null;
-}
-
-/** Elements of the trailing `shape` dims if `small` (leading 1s dropped) equals them, else 0. */
-function rowOf(small: readonly number[], outShape: readonly number[]): number {
-  let k = 0;
-  while (k < small.length && small[k] === 1) k++;
-  const tail = small.length - k;
-  if (tail === 0 || tail > outShape.length) return 0;
-  let n = 1;
-  for (let i = 0; i < tail; i++) {
-    if (small[k + i] !== outShape[outShape.length - tail + i]) return 0;
-    n *= small[k + i];
-  }
-  return n;
 }
 
 export function hotBinary(op: string, out: Data, a: View, b: View, size: number, outShape: readonly number[]): boolean {

@@ -28,10 +28,19 @@ export function topk(x: TensorOrLike, k = 1, sorted = true): { values: Tensor; i
 
 /** Running sums along `axis`; exclusive leaves out the element itself, reverse runs from the end. */
 export function cumsum(x: TensorOrLike, axis = 0, exclusive = false, reverse = false): Tensor {
-  const v = convert(x, 'x', 'cumsum');
+  return scan(x, axis, exclusive, reverse, 'cumsum', 0, (s, e) => s + e);
+}
+
+/** Running products along `axis` (exclusive / reverse as cumsum). */
+export function cumprod(x: TensorOrLike, axis = 0, exclusive = false, reverse = false): Tensor {
+  return scan(x, axis, exclusive, reverse, 'cumprod', 1, (s, e) => s * e);
+}
+
+function scan(x: TensorOrLike, axis: number, exclusive: boolean, reverse: boolean, fn: string, init: number, f: (s: number, e: number) => number): Tensor {
+  const v = convert(x, 'x', fn);
   const r = v.shape.length;
-  if (r === 0) throw new Error('cumsum: x must have at least rank 1, but got a scalar');
-  const a = parseAxis(axis, r, 'cumsum');
+  if (r === 0) throw new Error(`${fn}: x must have at least rank 1, but got a scalar`);
+  const a = parseAxis(axis, r, fn);
   const dt = v.dtype === 'float32' ? 'float32' : 'int32';
   // move axis last, scan rows, move back
   const perm = [...Array(r).keys()].filter((i) => i !== a).concat(a);
@@ -39,10 +48,10 @@ export function cumsum(x: TensorOrLike, axis = 0, exclusive = false, reverse = f
   const n = v.shape[a];
   const out = newData(dt, v.size);
   for (let off = 0; off < v.size; off += n) {
-    let s = 0;
+    let s = init;
     for (let j = 0; j < n; j++) {
       const i = off + (reverse ? n - 1 - j : j);
-      if (exclusive) { out[i] = s; s += t.data[i]; } else { s += t.data[i]; out[i] = s; }
+      if (exclusive) { out[i] = s; s = f(s, t.data[i]); } else { s = f(s, t.data[i]); out[i] = s; }
     }
   }
   const inv = perm.map((_, i) => perm.indexOf(i));

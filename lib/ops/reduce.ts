@@ -147,6 +147,11 @@ function reshapeKeep(r: Tensor, shape: number[], axes: number[], keepDims: boole
   return make((r.values as Data).slice(), shape.map((d, a) => (axes.includes(a) ? 1 : d)), r.dtype);
 }
 
+/** The Euclidean norm over axes (TF.js's euclideanNorm). */
+export function euclideanNorm(x: TensorOrLike, axis: number | number[] | null = null, keepDims = false): Tensor {
+  return norm(x, 'euclidean', axis, keepDims);
+}
+
 /** Softmax along `dim` (default -1), float32 input. */
 export function softmax(logits: TensorOrLike, dim = -1): Tensor {
   return softmaxImpl(logits, dim, 'softmax', false);

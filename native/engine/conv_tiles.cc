@@ -98,7 +98,22 @@ const float* tile_direct_input(const ConvPlan& p, const float* inp, int n0, int 
   return sc.xpad.data();
 }
 
-// The kernel the direct kernels read: weight itself, or (bf16) its rounded copy in wq.
+// True when a bf16 layer's GEMMs are emulated (sbgemm's RoundedSgemm path: no AVX512-BF16): the
+// tiles then round their operands once where they live (the kernel once per call, the tile's col
+// matrix in place; the output gradient is rounded anyway) and call the fp32 sgemm, instead of
+// sbgemm copying and rounding both operands of every product.
+bool bf16_emulated(const ConvPlan& p) { return p.bf16 && sbgemm_active_kernel() == Bf16Kernel::RoundedSgemm; }
+
+// The tile's col matrix a (floats), rounded to bf16: in place when it is the tile's own im2col
+// scratch, else (pointwise: a is the layer input) into the xq scratch.
+const float* round_col(const ConvPlan& p, const float* a, int64_t floats, ConvScratch& sc) {
+  float* dst = p.pointwise ? sc.xq.data() : sc.col.data();
+  bf16_round_array(dst, a, floats);
+  return dst;
+}
+
+// The kernel the direct kernels and the emulated bf16 GEMMs read: weight itself, or (bf16) its
+// rounded copy in wq.
 const float* direct_weight(const ConvPlan& p, const float* weight, std::vector<float>& wq) {
   if (!p.bf16) return weight;
   const int64_t size = p.K * p.d.OC;
@@ -142,9 +157,10 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
                         std::vector<ConvScratch>& scratch) {
   const int OC = p.d.OC, K = (int)p.K;
   const bool direct = conv2d_direct_applies(p.d);
-  auto* dense = p.bf16 ? dense_forward_bf16 : dense_forward;
-  thread_local std::vector<float> wq;  // bf16: the rounded kernel of the direct kernels
-  if (direct) weight = direct_weight(p, weight, wq);
+  const bool emulate = bf16_emulated(p);
+  auto* dense = p.bf16 && !emulate ? dense_forward_bf16 : dense_forward;
+  thread_local std::vector<float> wq;  // bf16: the rounded kernel of the direct kernels / emulated GEMMs
+  if (direct || emulate) weight = direct_weight(p, weight, wq);
   run_units(p, p.tiles(n), scratch, [&](int t, ConvScratch& sc) {
     const int n0 = t * p.tile, n1 = std::min(n, n0 + p.tile), m = n1 - n0;
     const int rows = (int)(m * p.rows);
@@ -173,6 +189,7 @@ void conv_tiled_forward(const ConvPlan& p, float* out, int32_t* argmax, float* p
       return;
     }
     const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
+    if (emulate) a = round_col(p, a, (int64_t)rows * K, sc);
     if (p.pool) {
       dense(sc.out.data(), a, weight, bias, rows, K, OC, act, alpha);  // (rows, OC) in cache
       Pool2DDims pt = p.pd;
@@ -203,7 +220,10 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
   if ((int64_t)partials.part.size() < (int64_t)ns * OC) partials.part.resize((size_t)ns * OC);
   float* partial = partials.dw.data();
   const bool direct = conv2d_direct_applies(p.d);
-  auto* gemm = p.bf16 ? sbgemm : sgemm;
+  const bool emulate = bf16_emulated(p);
+  auto* gemm = p.bf16 && !emulate ? sbgemm : sgemm;
+  thread_local std::vector<float> wq;  // emulated bf16: the rounded kernel
+  if (emulate) weight = direct_weight(p, weight, wq);
   run_units(p, ns, scratch, [&](int s, ConvScratch& sc) {
     float* dw = ns > 1 ? partial + s * wsize : dweight;  // (K, OC)
     const int t0 = (int)((int64_t)nt * s / ns), t1 = (int)((int64_t)nt * (s + 1) / ns);
@@ -242,6 +262,7 @@ void conv_tiled_backward(const ConvPlan& p, float* dinp, float* dweight, float* 
         conv2d_direct_dweight(dw, x, dy, dd, t != t0);
       } else {
         const float* a = tile_col(p, inp, n0, n1, sc);  // (rows, K)
+        if (emulate) a = round_col(p, a, (int64_t)rows * K, sc);
         gemm(true, false, K, OC, rows, 1.f, a, K, dy, OC, t == t0 ? 0.f : 1.f, dw, OC);
       }
       if (!dinp) continue;

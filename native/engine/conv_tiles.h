@@ -35,7 +35,7 @@ struct ConvPlan {
   int64_t col_floats() const { return pointwise ? 0 : (int64_t)tile * rows * K; }   // per tile
   int64_t out_floats() const { return pool ? (int64_t)tile * conv_out : 0; }        // per tile
   int64_t pad_floats() const { return (int64_t)tile * pad_size; }                   // per tile
-  int64_t xq_floats() const { return bf16 && !padded ? (int64_t)tile * in_size : 0; }  // per tile
+  int64_t xq_floats() const { return bf16 && (!padded || pointwise) ? (int64_t)tile * in_size : 0; }  // per tile
   int tiles(int n) const { return (n + tile - 1) / tile; }
   int slices(int n) const;  // backward slices for a batch of n
 };

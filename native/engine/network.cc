@@ -43,6 +43,12 @@ void realloc_vec(std::vector<T>& v, size_t size) {
   v.resize(size);
 }
 
+// True when bf16 GEMMs are emulated (sbgemm's RoundedSgemm path, CPUs without AVX512-BF16): a bf16
+// Dense then rounds its input and kernel once in forward (into its xq / wq buffers), and forward
+// and backward run the fp32 GEMMs on them, instead of sbgemm rounding copies of both operands of
+// each of the three products. Read at every step, so a kernel switch (tests) takes effect at once.
+bool dense_bf16_emulated() { return sbgemm_active_kernel() == Bf16Kernel::RoundedSgemm; }
+
 }  // namespace
 
 // ---- conv plans -------------------------------------------------------------------------------------
@@ -215,12 +221,24 @@ const float* Network::Impl::forward_train(const float* x, int n) {
         }
         break;
       case LayerKind::Dense: {
-        auto* dense = s.dtype == ComputeDtype::BFloat16 ? dense_forward_bf16 : dense_forward;
+        const bool bf16 = s.dtype == ComputeDtype::BFloat16, emulate = bf16 && dense_bf16_emulated();
+        auto* dense = bf16 && !emulate ? dense_forward_bf16 : dense_forward;
+        const float* x = cur;
+        const float* w = P(s.kernel);
+        if (emulate) {  // round the input and kernel once: backward reuses both
+          const int64_t nx = rows * s.in[2], nw = (int64_t)s.in[2] * s.units;
+          if ((int64_t)b.xq.size() < nx) b.xq.resize((size_t)nx);
+          if ((int64_t)b.wq.size() < nw) b.wq.resize((size_t)nw);
+          bf16_round_array(b.xq.data(), cur, nx);
+          bf16_round_array(b.wq.data(), w, nw);
+          x = b.xq.data();
+          w = b.wq.data();
+        }
         if (li.keep_pre) {
-          dense(b.pre.data(), cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, Act::Linear, 0.f);
+          dense(b.pre.data(), x, w, P(s.bias), (int)rows, s.in[2], s.units, Act::Linear, 0.f);
           activation_forward(out, b.pre.data(), rows, s.units, s.act, s.alpha);
         } else {
-          dense(out, cur, P(s.kernel), P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
+          dense(out, x, w, P(s.bias), (int)rows, s.in[2], s.units, s.act, s.alpha);
         }
         break;
       }
@@ -302,8 +320,12 @@ void Network::Impl::backward(int n) {
           activation_backward(g, g, li.keep_pre ? b.pre.data() : nullptr, out, rows, s.units, s.act, s.alpha);
         if (s.dtype == ComputeDtype::BFloat16) {  // the GEMMs and the bias sum read the rounded gradient
           bf16_round_array(g, g, rows * s.units);
-          dense_backward_bf16(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
-                              (int)rows, s.in[2], s.units);
+          if (dense_bf16_emulated())  // forward left the rounded input and kernel: plain fp32 GEMMs
+            dense_backward(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, b.xq.data(),
+                           b.wq.data(), (int)rows, s.in[2], s.units);
+          else
+            dense_backward_bf16(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
+                                (int)rows, s.in[2], s.units);
         } else {
           dense_backward(need_dinp ? other : nullptr, dparam(s.kernel), dparam(s.bias), g, in, P(s.kernel),
                          (int)rows, s.in[2], s.units);

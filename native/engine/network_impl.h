@@ -34,6 +34,7 @@ struct LayerBuffers {
   std::vector<float> mask;    // (cap, in_size) dropout
   std::vector<float> xhat;    // (cap, in_size) batch norm
   std::vector<float> mean, invstd;  // (C) batch norm
+  std::vector<float> xq, wq;  // emulated bf16 Dense (no AVX512-BF16): its rounded input (cap, in_size), kernel
 };
 
 struct Graph;  // network_graph.h: the graph engine, when the spec is not a plain chain

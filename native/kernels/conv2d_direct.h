@@ -2,8 +2,9 @@
 // to 4), where im2col rows are runs of a few floats and packing them for the GEMM costs more than
 // the multiply-adds. Each output pixel's window is read straight from the input through a table
 // of tap offsets, and 8-lane groups of output channels are accumulated in registers.
-// NHWC activations, HWIO weights (same layouts as conv2d.h). AVX2+FMA only: call the kernels only
-// when conv2d_direct_applies(d); conv2d.h's im2col + GEMM path is the fallback and the reference.
+// NHWC activations, HWIO weights (same layouts as conv2d.h). AVX2+FMA (the fused max pool forward
+// and its weight gradient also in AVX-512, with the same bits): call the kernels only when
+// conv2d_direct_applies(d); conv2d.h's im2col + GEMM path is the fallback and the reference.
 #pragma once
 #include <cstddef>
 #include <cstdint>

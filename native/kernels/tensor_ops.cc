@@ -1,5 +1,6 @@
 // Tensor-op kernels (see tensor_ops.h). Each optimised path splits [0, n) into chunks on the
-// thread pool and runs an AVX2 loop with a scalar tail; the math per element is the naive one's.
+// thread pool and runs an AVX2 loop with a scalar tail; the math per element is the naive one's,
+// except exp and sigmoid, whose AVX2 path uses a polynomial exp (1 and 3 ulp; see exp8).
 #include "tensor_ops.h"
 
 #include <algorithm>
@@ -140,6 +141,47 @@ __attribute__((target("avx2"))) void unary_span_avx2_t(float* out, const float* 
   for (; i < i1; ++i) out[i] = apply(OP, x[i]);
 }
 
+// e^x for 8 lanes (Cephes' expf scheme: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for
+// e^r, then 2^n into the exponent), within 1 ulp of the double-precision exp rounded to float.
+// Valid for x in [-87, 88]; the callers send other lanes (and NaN) to the scalar std::exp.
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
+  const __m256 c1 = _mm256_set1_ps(0.693359375f), c2 = _mm256_set1_ps(-2.12194440e-4f);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, c1, x);
+  r = _mm256_fnmadd_ps(n, c2, r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// out = exp(x) (or sigmoid(x) = 1 / (1 + exp(-x))) over [i0, i1); blocks with a lane outside
+// [-87, 88] (or NaN) take the scalar path.
+template <bool SIGMOID>
+__attribute__((target("avx2,fma"))) void exp_span_avx2(float* out, const float* x, int64_t i0, int64_t i1) {
+  const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f), one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int64_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    if (SIGMOID) v = _mm256_xor_ps(v, sign);
+    const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), _mm256_cmp_ps(v, hi, _CMP_LE_OQ));
+    if (_mm256_movemask_ps(in) != 0xff) {
+      for (int j = 0; j < 8; ++j) out[i + j] = apply(SIGMOID ? UnaryOp::Sigmoid : UnaryOp::Exp, x[i + j]);
+      continue;
+    }
+    const __m256 e = exp8(v);
+    _mm256_storeu_ps(out + i, SIGMOID ? _mm256_div_ps(one, _mm256_add_ps(one, e)) : e);
+  }
+  for (; i < i1; ++i) out[i] = apply(SIGMOID ? UnaryOp::Sigmoid : UnaryOp::Exp, x[i]);
+}
+
 // Sum of x[i0, i1) in double, 16 floats per step into four double accumulators.
 __attribute__((target("avx2"))) double sum_avx2(const float* x, int64_t i0, int64_t i1) {
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
@@ -272,7 +314,9 @@ void unary_forward(float* out, const float* x, UnaryOp op, int64_t n) {
         case UnaryOp::Square: return unary_span_avx2_t<UnaryOp::Square>(out, x, i0, i1);
         case UnaryOp::Relu: return unary_span_avx2_t<UnaryOp::Relu>(out, x, i0, i1);
         case UnaryOp::Sqrt: return unary_span_avx2_t<UnaryOp::Sqrt>(out, x, i0, i1);
-        default: break;  // transcendental: the scalar loop below (libm, in double)
+        case UnaryOp::Exp: return exp_span_avx2<false>(out, x, i0, i1);
+        case UnaryOp::Sigmoid: return exp_span_avx2<true>(out, x, i0, i1);
+        default: break;  // log, tanh: the scalar loop below (libm, in double)
       }
     }
 #endif

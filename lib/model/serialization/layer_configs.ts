@@ -75,8 +75,10 @@ function readDtype(c: Config, ctx: LayerContext): Policy {
   try {
     return toPolicy(name, 'dtype');
   } catch (e) {
-    const why = (e as Error).message.replace(/^dtype: /, '').replace(/^'[^']*' is not supported: /, '');
-    return fail(ctx, `dtype ${shown(name)} is not supported: ${why}`);
+    // "(only float32)": the one storage dtype; the reason says what else there is (mixed_bfloat16)
+    const why = (e as Error).message.replace(/^dtype: /, '').replace(/^'[^']*' is not supported: /, '')
+      .replace(/^unknown dtype policy .*/, "the dtype policies are 'float32' and 'mixed_bfloat16'");
+    return fail(ctx, `dtype ${shown(name)} is not supported (only float32): ${why}`);
   }
 }
 
