@@ -5,10 +5,16 @@
 //
 //   node bench/ab.js A=/path/a/cnn.node B=/path/b/cnn.node [--models seed,convnet] [--threads 1,2]
 //                    [--mode train|infer|fit] [--batch 64] [--runs 5] [--measure-ms 1500]
+//   node bench/ab.js before=/path/to/old/checkout after=. ...
+//
+// A build is an addon file (run by this tree's worker and library) or a whole built checkout (a
+// directory: its own bench/workers/cnn_node.js, dist/ and build/Release/cnn.node), to compare
+// commits whose library and addon changed together.
 //
 // Prints, per (model, threads), the median over runs of images/s (wall, median step), the best
 // step of all runs, the median CPU ms per step (all threads), and B's ratios to A.
 const { spawn } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 const { RESULT_TAG, parseArgs, median } = require('./lib/harness');
 
@@ -25,10 +31,15 @@ const batch = o.batch || (mode === 'infer' ? 256 : 64);
 const runs = o.runs || 5;
 
 function run(build, model, t) {
-  const args = [path.join(__dirname, 'workers', 'cnn_node.js'), '--model', model, '--mode', mode, '--batch', String(batch),
+  const tree = fs.statSync(build.file).isDirectory();
+  const worker = tree ? path.join(build.file, 'bench', 'workers', 'cnn_node.js') : path.join(__dirname, 'workers', 'cnn_node.js');
+  const env = { ...process.env };
+  if (tree) delete env.CNN_NATIVE_PATH;
+  else env.CNN_NATIVE_PATH = build.file;
+  const args = [worker, '--model', model, '--mode', mode, '--batch', String(batch),
     '--threads', String(t), '--measure-ms', String(o['measure-ms'] || 1500), '--warmup-ms', '300'];
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, args, { env: { ...process.env, CNN_NATIVE_PATH: build.file }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('close', () => {
@@ -39,7 +50,7 @@ function run(build, model, t) {
 }
 
 (async () => {
-  if (builds.length < 2) throw new Error('usage: node bench/ab.js A=path/cnn.node B=path/cnn.node [options]');
+  if (builds.length < 2) throw new Error('usage: node bench/ab.js A=path/cnn.node|checkout B=path/cnn.node|checkout [options]');
   for (const model of models) {
     for (const t of threads) {
       const res = Object.fromEntries(builds.map((b) => [b.name, []]));

@@ -85,4 +85,28 @@ for (const be of backends) {
     }
     t.ok(maxd < 1e-4, `max difference to a double-precision loop: ${maxd}`);
   });
+
+  t.test(`${be}: matMul products reuse disposed buffers and never show old values`, async (t) => {
+    tf.setBackend(be);
+    // 256 x 256 results are large enough for the buffer pool
+    const a = tf.fill([256, 8], 2);
+    const b = tf.fill([8, 256], 3);
+    const first = tf.matMul(a, b);
+    const firstBuf = first.values; // library internal: the tensor's own buffer
+    t.equal(firstBuf[0], 48);
+    first.dispose();
+    const again = tf.matMul(a, b);
+    t.ok(again.values === firstBuf, 'the disposed product\'s buffer is reused');
+    t.ok(again.dataSync().every((v) => v === 48));
+    again.dispose();
+    // K = 0: all zeros, also in a recycled buffer that held 48s
+    const z = tf.matMul(tf.zeros([256, 0]), tf.zeros([0, 256]));
+    t.same(z.shape, [256, 256]);
+    t.ok(z.dataSync().every((v) => v === 0));
+    const kept = tf.matMul(a, b);
+    t.ok(kept.dataSync().every((v) => v === 48), 'a live product is never recycled under another');
+    const other = tf.matMul(a, b);
+    t.ok(other.values !== kept.values);
+    tf.dispose([a, b, z, kept, other]);
+  });
 }
