@@ -100,6 +100,49 @@ t.test('model code does not leak or double-dispose under the registry', async (t
   m.dispose();
 });
 
+t.test('every training and inference entry point leaves no tensor behind (Sequential and graph, both backends)', async (t) => {
+  const backends = ['js'];
+  try { tf.setBackend('native'); backends.unshift('native'); } catch { /* js only */ }
+  for (const be of backends) {
+    tf.setBackend(be);
+    const seq = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'softmax' })] });
+    const a = tf.input({ shape: [3], name: 'a' });
+    const h = tf.layers.dense({ units: 5, activation: 'relu' }).apply(a);
+    const o1 = tf.layers.dense({ units: 4, activation: 'softmax', name: 'cls' }).apply(h);
+    const o2 = tf.layers.dense({ units: 1, name: 'reg' }).apply(tf.layers.add().apply([h, h]));
+    const graph = tf.model({ inputs: a, outputs: [o1, o2] });
+    const x = tf.randomNormal([8, 3], 0, 1, 'float32', 3);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4).cast('float32');
+    const r = tf.randomNormal([8, 1], 0, 1, 'float32', 4);
+    seq.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    graph.compile({ optimizer: 'adam', loss: ['categoricalCrossentropy', 'meanSquaredError'], metrics: ['accuracy'] });
+    for (const [name, m, ys] of [['sequential', seq, y], ['graph', graph, [y, r]]]) {
+      const ds = tf.data.zip({ xs: tf.data.array(x.arraySync()), ys: name === 'graph'
+        ? tf.data.zip({ cls: tf.data.array(y.arraySync()), reg: tf.data.array(r.arraySync()) }) : tf.data.array(y.arraySync()) }).batch(4);
+      const calls = {
+        evaluate: () => m.evaluate(x, ys, { batchSize: 4 }),
+        evaluateAsync: () => m.evaluateAsync(x, ys, { batchSize: 4 }),
+        predict: () => m.predict(x),
+        predictAsync: () => m.predictAsync(x),
+        fit: () => m.fit(x, ys, { epochs: 1, batchSize: 4, verbose: 0, validationData: [x, ys] }),
+        fitValidationSplit: () => m.fit(x, ys, { epochs: 1, batchSize: 4, verbose: 0, validationSplit: 0.25 }),
+        trainOnBatch: () => m.trainOnBatch(x, ys),
+        fitDataset: () => m.fitDataset(ds, { epochs: 1, verbose: 0, validationData: ds }),
+        evaluateDataset: () => m.evaluateDataset(ds),
+      };
+      for (const [call, f] of Object.entries(calls)) {
+        await f(); // warm: first-call caches are not leaks
+        const n0 = tf.memory().numTensors;
+        const out = await f();
+        if (out instanceof tf.Tensor || Array.isArray(out)) tf.dispose(out);
+        t.equal(tf.memory().numTensors, n0, `${be} ${name} ${call}: no tensor left behind`);
+      }
+      m.dispose();
+    }
+    tf.dispose([x, y, r]);
+  }
+});
+
 t.test('bool tensors', async (t) => {
   const b = tf.tensor([[true, false], [false, true]]);
   t.equal(b.dtype, 'bool');

@@ -92,7 +92,13 @@ function logsOf(model: LayersModel, c: Compiled, outs: Float32Array[], ys: Label
     const d = model.outSizes[k];
     const y = ys[k];
     const yT = y instanceof Int32Array ? new Tensor(y, [n], 'int32') : new Tensor(y, [n, d], 'float32');
-    return lossOfTensors(c.losses[k], yT, new Tensor(o, [n, d], 'float32'), null, model.backend).values[0];
+    const pT = new Tensor(o, [n, d], 'float32');
+    const lT = lossOfTensors(c.losses[k], yT, pT, null, model.backend);
+    const l = lT.values[0];
+    yT.dispose(); // views of our own arrays: nothing outlives this call
+    pT.dispose();
+    lT.dispose();
+    return l;
   });
   const logs: Logs = { loss: multi ? perOutput.reduce((s, l, k) => s + c.lossWeights[k] * l, 0) : perOutput[0] };
   let i = 1;
