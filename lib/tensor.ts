@@ -435,6 +435,26 @@ export function pooledTensor(values: Float32Array, shape: Shape): Tensor<'float3
   return t;
 }
 
+/**
+ * Runs an async library call that reads the tensors inside `values` (its inputs, labels, sample
+ * weights, validation data) with them pinned: a pooled buffer the user disposes while the call
+ * still reads it goes to the GC instead of back to the pool, so no later op can overwrite it
+ * mid-run. A synchronous throw from run() unpins and rethrows as it is.
+ */
+export function whilePinned<T>(values: unknown, run: () => Promise<T>): Promise<T> {
+  const ts = tensorsIn(values);
+  for (const t of ts) t.pin();
+  const unpin = () => { for (const t of ts) t.unpin(); };
+  let p: Promise<T>;
+  try {
+    p = run();
+  } catch (e) {
+    unpin();
+    throw e;
+  }
+  return p.finally(unpin);
+}
+
 // ------------------------------------------------------------------ memory: tidy, keep, dispose
 
 /** Every tensor in a value: itself, or inside arrays, Maps and plain objects (any depth). */

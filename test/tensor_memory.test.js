@@ -143,6 +143,38 @@ t.test('every training and inference entry point leaves no tensor behind (Sequen
   }
 });
 
+t.test('a pooled input disposed during an async call is not recycled under it', async (t) => {
+  const backends = ['js'];
+  try { tf.setBackend('native'); backends.unshift('native'); } catch { /* js only */ }
+  for (const be of backends) {
+    tf.setBackend(be);
+    tf.setSeed(5);
+    const m = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [256], activation: 'softmax' })] });
+    m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    // op results of 128 Ki floats come from the buffer pool; the next same-sized op would reuse a
+    // disposed one and overwrite it with 9s
+    const mk = () => tf.mul(tf.randomUniform([512, 256], 0, 1, 'float32', 7), 1);
+    const clobber = () => tf.mul(tf.ones([512, 256]), 9);
+    const x0 = mk();
+    const want = m.predict(x0).dataSync().slice();
+    const y = tf.oneHot(tf.zeros([512], 'int32'), 4).cast('float32');
+    const wantLoss = m.evaluate(x0, y).dataSync()[0];
+    let x = mk();
+    const p = m.predictAsync(x);
+    x.dispose();
+    const c1 = clobber();
+    t.same(Array.from((await p).dataSync()), Array.from(want), `${be}: predictAsync reads the values it was given`);
+    x = mk();
+    const e = m.evaluateAsync(x, y);
+    x.dispose();
+    const c2 = clobber();
+    t.ok(Math.abs((await e).dataSync()[0] - wantLoss) < 1e-6, `${be}: evaluateAsync too`);
+    t.throws(() => x.dataSync(), /disposed/, 'the user\'s tensor is disposed as asked');
+    tf.dispose([x0, y, c1, c2]);
+    m.dispose();
+  }
+});
+
 t.test('bool tensors', async (t) => {
   const b = tf.tensor([[true, false], [false, true]]);
   t.equal(b.dtype, 'bool');

@@ -11,7 +11,7 @@ import { kernels } from '../backend';
 import { LossKind } from '../backend/types';
 import type { Act, Kernels, Labels, LayerSpec, Network, NetworkSpec, VariableSpec } from '../backend/types';
 import { random } from '../random';
-import { Tensor } from '../tensor';
+import { Tensor, whilePinned } from '../tensor';
 import { checkNonNegInt, checkNumber, describe, shapeStr } from '../util';
 import type { CallbackModel } from './callbacks';
 import type { DatasetLike } from './datasets';
@@ -617,7 +617,7 @@ export class LayersModel implements CallbackModel, NodeOwner {
    * (native backend), so the event loop stays responsive.
    */
   fit(x: ModelInputs, y: ModelInputs, args: ModelFitArgs = {}): Promise<History> {
-    return training.fit(this, x, y, args);
+    return whilePinned([x, y, args], () => training.fit(this, x, y, args));
   }
 
   /** Trains on a dataset of {xs, ys} batches (an async iterable, or a TF.js-style Dataset). */
@@ -627,7 +627,7 @@ export class LayersModel implements CallbackModel, NodeOwner {
 
   /** One optimizer step on one batch; resolves to the loss (and metrics, when compiled with some). */
   trainOnBatch(x: ModelInputs, y: ModelInputs): Promise<number | number[]> {
-    return training.trainOnBatch(this, x, y);
+    return whilePinned([x, y], () => training.trainOnBatch(this, x, y));
   }
 
   /** Runs the model in inference mode (a Tensor, or one per output). Synchronous: predictAsync keeps the event loop free. */
@@ -637,7 +637,7 @@ export class LayersModel implements CallbackModel, NodeOwner {
 
   /** predict() with each batch run off the main thread (native backend). */
   predictAsync(x: ModelInputs, args: ModelPredictArgs = {}): Promise<Tensor> {
-    return inference.predictAsync(this, x, args) as Promise<Tensor>;
+    return whilePinned(x, () => inference.predictAsync(this, x, args) as Promise<Tensor>);
   }
 
   /** Loss (and metrics) on x, y in inference mode: a scalar Tensor, or [loss, ...metrics]. */
@@ -647,7 +647,7 @@ export class LayersModel implements CallbackModel, NodeOwner {
 
   /** evaluate() with the forward passes off the main thread. */
   evaluateAsync(x: ModelInputs, y: ModelInputs, args: ModelPredictArgs = {}): Promise<Tensor | Tensor[]> {
-    return inference.evaluateAsync(this, x, y, args);
+    return whilePinned([x, y], () => inference.evaluateAsync(this, x, y, args));
   }
 
   /** Evaluates over a dataset of {xs, ys} batches (all, or the first `args.batches`): [loss, ...metrics] as scalars. */
