@@ -65,3 +65,31 @@ t.test('--early-stopping keeps the best epoch by validation accuracy; --learning
   t.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /early stopping/);
   fs.rmSync(out, { recursive: true, force: true });
 });
+
+t.test('a graph (functional) model.json trains, evaluates and predicts through the CLI', async (t) => {
+  const tf = require('..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-cli-graph-'));
+  const x = tf.input({ shape: [28, 28, 1], name: 'image' });
+  const c1 = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
+  const c2 = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }).apply(c1);
+  const res = tf.layers.activation({ activation: 'relu' }).apply(tf.layers.add().apply([c1, c2]));
+  const pooled = tf.layers.maxPooling2d({ poolSize: 2 }).apply(res);
+  const probs = tf.layers.dense({ units: 10, activation: 'softmax' }).apply(tf.layers.flatten().apply(pooled));
+  await tf.model({ inputs: x, outputs: probs }).save(`file://${dir}/spec`);
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'spec', 'model.json'), 'utf8')).modelTopology.model_config?.class_name ??
+    JSON.parse(fs.readFileSync(path.join(dir, 'spec', 'model.json'), 'utf8')).modelTopology.class_name, 'Model', 'a TF.js Model file');
+  const out = path.join(dir, 'out');
+  const r = run(['train', '--model', path.join(dir, 'spec', 'model.json'), '--epochs', '1', '--limit', '600', '--out', out, '--quiet']);
+  t.equal(r.status, 0, r.stderr);
+  const m = /Test accuracy: ([0-9.]+)/.exec(r.stdout);
+  t.ok(m && Number(m[1]) > 0.3, `the residual net learns: ${m && m[1]}`);
+  const e = run(['evaluate', '--model-dir', path.join(out, 'model')]);
+  t.equal(e.status, 0, e.stderr);
+  const em = /Test accuracy: ([0-9.]+)/.exec(e.stdout);
+  // train's --limit cuts the test split too; evaluate reads all of it
+  t.ok(em && Number(em[1]) > 0.3, `the saved graph model evaluates: ${em && em[1]}`);
+  const p = run(['predict', '--model-dir', path.join(out, 'model'), '--images', path.join(root, 'data', 'fashion-mnist-sample', 't10k-images-idx3-ubyte.gz'), '--count', '2']);
+  t.equal(p.status, 0, p.stderr);
+  t.equal(p.stdout.trim().split('\n').length, 2);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

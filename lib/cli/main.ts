@@ -36,7 +36,7 @@ train options:
   --learning-rate F   Adam's learning rate (default 0.001)
   --early-stopping N  stop when the validation accuracy has not improved for N epochs, and keep
                       the weights of the best epoch (needs a validation split)
-  --limit N           use only the first N training images
+  --limit N           use only the first N images of each split (training and test)
   --quiet             no progress bar
 
 evaluate / predict options:
