@@ -808,12 +808,12 @@ export class LayersModel implements CallbackModel, NodeOwner {
 
   /** The model as ONNX bytes (opset 13): channels-last inputs [N, ...inputShape], the same outputs as predict. See lib/onnx/. */
   toOnnx(options?: OnnxExportOptions): Uint8Array {
-    return modelToOnnx(this as never, options);
+    return modelToOnnx(this, options);
   }
 
   /** Writes toOnnx() to a file (atomically). */
   saveOnnx(file: string, options?: OnnxExportOptions): Promise<{ path: string; bytes: number }> {
-    return saveOnnx(this as never, file, options);
+    return saveOnnx(this, file, options);
   }
 
   // ---------------------------------------------------------------- lifecycle

@@ -4,7 +4,7 @@
  */
 import type { NetworkSpec } from '../backend/types';
 import { describe, shapeStr } from '../util';
-import { checkParamCount, checkSampleSize, EngineNode, LayersModel } from './container';
+import { checkParamCount, checkSampleSize, EngineGraph, EngineNode, LayersModel } from './container';
 import { Layer } from './layers/base';
 import { InputLayer } from './layers/core';
 import type { SummaryRow } from './summary';
@@ -114,6 +114,14 @@ export class Sequential extends LayersModel {
       cur = nInputs + nodes.length - 1;
     }
     return cur;
+  }
+
+  /** The chain as a graph: one input, each layer reading the previous one, the last the output. */
+  override engineGraph(): EngineGraph {
+    this.build();
+    const nodes: EngineNode[] = [];
+    const out = this.inlineCall(nodes, [0], 1);
+    return { inputShapes: [this.inputShape!.slice()], nodes, outputs: [out] };
   }
 
   protected override get isGraph(): boolean {

@@ -1,8 +1,15 @@
 /**
- * Sequential -> ONNX (opset 13, IR 8). The graph takes the model's channels-last input
- * [N, H, W, C] (N symbolic) and gives its output. Convolutions and pools run in ONNX's NCHW:
- * one Transpose goes in before the first of them and one comes back out before Flatten (or at
- * the end), so Dense kernels keep TF's (h, w, c) row order and need no permutation.
+ * Sequential and graph (functional) models -> ONNX (opset 13, IR 8). The graph takes the model's
+ * channels-last inputs [N, H, W, C] (N symbolic) and gives its outputs. Convolutions and pools run
+ * in ONNX's NCHW: a Transpose goes in before the first of them and one comes back out before
+ * Flatten (or at an output), so Dense kernels keep TF's (h, w, c) row order and need no
+ * permutation. Every tensor of the graph carries its layout; a merge of tensors in different
+ * layouts brings them all to NHWC first. Nested models are inlined (model.engineGraph()); a
+ * shared layer's weights are emitted once and read by each of its calls.
+ *
+ * Merges: Add -> Sum, Subtract -> Sub, Multiply -> Mul (chained), Average -> Mean, Maximum -> Max,
+ * Minimum -> Min, Concatenate -> Concat on the matching ONNX axis, Dot of two vectors -> Mul +
+ * ReduceSum (normalize: LpNormalization first), Reshape -> Reshape in NHWC order.
  *
  * Mapping: Conv2D -> Conv (kernel HWIO -> OIHW, TF 'same' as explicit pads with the extra pixel at
  * the end); MaxPooling2D -> MaxPool; AveragePooling2D -> AveragePool (count_include_pad = 0: padded
@@ -16,17 +23,22 @@ import { defaultAlpha } from '../model/activations';
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, MaxPooling2D,
+  Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Reshape,
 } from '../model/layers';
 import type { Layer } from '../model/layers';
-import type { Sequential } from '../model/sequential';
+import type { EngineGraph } from '../model/container';
 import { attr, GraphBuilder, valueInfo } from './graph';
 import { onnxModelType } from './schema';
 
 export interface OnnxExportOptions {
-  /** Graph input name (default 'input'). */
+  /** Graph input name of a one-input model (default 'input'). */
   inputName?: string;
-  /** Graph output name (default 'output'). */
+  /** Graph output name of a one-output model (default 'output'). */
   outputName?: string;
+  /** Graph input names, one per model input (default: inputName for one input, else the model's input names). */
+  inputNames?: string[];
+  /** Graph output names, one per model output (default: outputName for one output, else the model's output names). */
+  outputNames?: string[];
   /** Name of the symbolic batch dimension (default 'N'). */
   batchName?: string;
   /** Stored in the model as doc_string. */
@@ -69,10 +81,18 @@ function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: num
 
 class Exporter {
   readonly g = new GraphBuilder();
-  cur: Cursor;
+  cur: Cursor = { name: '', layout: 'nhwc', shape: [] };
+  /** Initializers by base name: a shared layer's weights are emitted once. */
+  private readonly weights = new Map<string, string>();
 
-  constructor(inputName: string, shape: number[]) {
-    this.cur = { name: this.g.reserve(inputName), layout: 'nhwc', shape };
+  /** A weight initializer named base (layer/weight), emitted at its first use only. */
+  weight(base: string, dims: number[], values: () => Float32Array): string {
+    let name = this.weights.get(base);
+    if (name === undefined) {
+      name = this.g.floats(base, dims, values());
+      this.weights.set(base, name);
+    }
+    return name;
   }
 
   toNchw(base: string): void {
@@ -127,9 +147,9 @@ class Exporter {
     const [dh, dw] = l.dilationRate;
     this.toNchw(l.name);
     const g = this.g;
-    const wName = g.floats(`${l.name}/kernel`, [l.filters, ci, kh, kw], hwioToOihw(l.weightViews[0], kh, kw, ci, l.filters));
+    const wName = this.weight(`${l.name}/kernel`, [l.filters, ci, kh, kw], () => hwioToOihw(l.weightViews[0], kh, kw, ci, l.filters));
     const inputs = [this.cur.name, wName];
-    if (l.useBias) inputs.push(g.floats(`${l.name}/bias`, [l.filters], l.weightViews[1]));
+    if (l.useBias) inputs.push(this.weight(`${l.name}/bias`, [l.filters], () => l.weightViews[1]));
     const [pt, pb] = l.padding === 'same' ? samePads(h, kh, sh, dh) : [0, 0];
     const [pl, pr] = l.padding === 'same' ? samePads(w, kw, sw, dw) : [0, 0];
     const y = g.node('Conv', inputs, [
@@ -168,8 +188,8 @@ class Exporter {
     this.toNhwc(l.name);
     const g = this.g;
     const inDim = l.inputShape![l.inputShape!.length - 1];
-    const wName = g.floats(`${l.name}/kernel`, [inDim, l.units], l.weightViews[0]);
-    const bName = l.useBias ? g.floats(`${l.name}/bias`, [l.units], l.weightViews[1]) : undefined;
+    const wName = this.weight(`${l.name}/kernel`, [inDim, l.units], () => l.weightViews[0]);
+    const bName = l.useBias ? this.weight(`${l.name}/bias`, [l.units], () => l.weightViews[1]) : undefined;
     let y: string;
     if (l.inputShape!.length === 1) {
       y = g.node('Gemm', bName ? [this.cur.name, wName, bName] : [this.cur.name, wName], [], l.name);
@@ -185,7 +205,7 @@ class Exporter {
   batchNorm(l: BatchNormalization): void {
     const g = this.g;
     const c = l.outputShape![l.outputShape!.length - 1];
-    const names = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((n, i) => g.floats(`${l.name}/${n}`, [c], l.weightViews[i]));
+    const names = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((n, i) => this.weight(`${l.name}/${n}`, [c], () => l.weightViews[i]));
     const rank = this.cur.shape.length;
     if (rank === 3) this.toNchw(l.name);
     let x = this.cur.name;
@@ -196,8 +216,49 @@ class Exporter {
     this.cur = { ...this.cur, name: y };
   }
 
+  /** A merge of several tensors: all in NCHW when they all are, else all brought to NHWC. */
+  merge(l: Layer, ins: Cursor[]): void {
+    const g = this.g;
+    const nchw = ins.every((c) => c.layout === 'nchw');
+    const names = ins.map((c, q) => {
+      if (nchw || c.layout === 'nhwc') return c.name;
+      return g.node('Transpose', [c.name], [attr.ints('perm', [0, 2, 3, 1])], `${l.name}/in${q}_to_nhwc`);
+    });
+    const layout: Cursor['layout'] = nchw ? 'nchw' : 'nhwc';
+    const shape = l.outputShape!;
+    const chain = (op: string) => names.slice(1).reduce((acc, n, q) => g.node(op, [acc, n], [], q === names.length - 2 ? l.name : `${l.name}/${q}`), names[0]);
+    let y: string;
+    if (l instanceof Add) y = g.node('Sum', names, [], l.name);
+    else if (l instanceof Subtract) y = g.node('Sub', names, [], l.name);
+    else if (l instanceof Multiply) y = chain('Mul');
+    else if (l instanceof Average) y = g.node('Mean', names, [], l.name);
+    else if (l instanceof Maximum) y = g.node('Max', names, [], l.name);
+    else if (l instanceof Minimum) y = g.node('Min', names, [], l.name);
+    else if (l instanceof Concatenate) {
+      const r = ins[0].shape.length;
+      const p = l.axis < 0 ? r + l.axis : l.axis - 1; // per-sample axis
+      // NCHW holds per-sample (H, W, C) as axes (2, 3, 1)
+      const axis = layout === 'nchw' ? [2, 3, 1][p] : p + 1;
+      y = g.node('Concat', names, [attr.int('axis', axis)], l.name);
+    } else if (l instanceof Dot) {
+      const v = l.normalize ? names.map((n, q) => g.node('LpNormalization', [n], [attr.int('axis', -1), attr.int('p', 2)], `${l.name}/l2_${q}`)) : names;
+      const prod = g.node('Mul', v, [], `${l.name}/mul`);
+      y = g.node('ReduceSum', [prod, g.int64s(`${l.name}/axes`, [-1])], [attr.int('keepdims', 1)], l.name);
+    } else {
+      throw new Error(`toOnnx: layer ${l.name} (${l.className}) has no ONNX mapping`);
+    }
+    this.cur = { name: y, layout, shape };
+  }
+
+  reshape(l: Reshape): void {
+    this.toNhwc(l.name);
+    const target = this.g.int64s(`${l.name}/shape`, [0, ...l.outputShape!]);
+    this.cur = { name: this.g.node('Reshape', [this.cur.name, target], [], l.name), layout: 'nhwc', shape: l.outputShape! };
+  }
+
   layer(l: Layer): void {
     if (l instanceof InputLayer || l instanceof Dropout) return;
+    if (l instanceof Reshape) return this.reshape(l);
     if (l instanceof Conv2D) return this.conv(l);
     if (l instanceof Dense) return this.dense(l);
     if (l instanceof MaxPooling2D) return this.pool(l, 'MaxPool');
@@ -211,21 +272,69 @@ class Exporter {
   }
 }
 
+/** What the exporter needs of a model (LayersModel and Sequential have it). */
+export interface OnnxExportable {
+  name: string;
+  inputNames: string[];
+  outputNames: string[];
+  inputShapes: number[][];
+  outputShapes: number[][];
+  build(): void;
+  engineGraph(): EngineGraph;
+}
+
+function names(given: string[] | undefined, one: string | undefined, dflt: string, model: string[], what: string): string[] {
+  if (given !== undefined) {
+    if (!Array.isArray(given) || given.length !== model.length || given.some((n) => typeof n !== 'string' || n === '')) {
+      throw new Error(`toOnnx: ${what}Names must be ${model.length} non-empty strings (one per model ${what}), received ${JSON.stringify(given)}`);
+    }
+    return given.slice();
+  }
+  if (model.length === 1) return [one ?? dflt];
+  if (one !== undefined) throw new Error(`toOnnx: the model has ${model.length} ${what}s: give ${what}Names, not ${what}Name`);
+  return model.slice();
+}
+
 /** The ONNX model (ModelProto bytes) computing the same function as model.predict. */
-export function modelToOnnx(model: Sequential, options: OnnxExportOptions = {}): Uint8Array {
+export function modelToOnnx(model: OnnxExportable, options: OnnxExportOptions = {}): Uint8Array {
   if (options === null || typeof options !== 'object') throw new TypeError('toOnnx: options must be an object');
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
   const batch = options.batchName ?? 'N';
-  if (inputName === outputName) throw new Error('toOnnx: inputName and outputName must differ');
   model.build();
-  const inShape = model.inputShape!;
-  const outShape = model.outputShape!;
-  const ex = new Exporter(inputName, inShape.slice());
-  for (const l of model.layers) ex.layer(l);
-  ex.toNhwc('output');
+  const inNames = names(options.inputNames, options.inputName, 'input', model.inputNames, 'input');
+  const outNames = names(options.outputNames, options.outputName, 'output', model.outputNames, 'output');
+  const all = [...inNames, ...outNames];
+  if (new Set(all).size !== all.length) {
+    throw new Error(all.length === 2 ? 'toOnnx: inputName and outputName must differ' : `toOnnx: input and output names must all differ, received ${JSON.stringify(all)}`);
+  }
+  const graph = model.engineGraph();
+  const I = graph.inputShapes.length;
+  const ex = new Exporter();
+  // the graph's output names are taken before any layer names a tensor (a layer may be called 'output')
+  for (const n of outNames) ex.g.reserve(n);
+  const cursors: Cursor[] = graph.inputShapes.map((shape, i) => ({ name: ex.g.reserve(inNames[i]), layout: 'nhwc', shape: shape.slice() }));
+  for (const nd of graph.nodes) {
+    const ins = nd.inputs.map((id) => cursors[id]);
+    if (ins.length > 1 || nd.layer instanceof Dot) {
+      ex.merge(nd.layer, ins);
+    } else {
+      ex.cur = ins[0];
+      ex.layer(nd.layer);
+    }
+    cursors.push(ex.cur);
+  }
   const g = ex.g;
-  if (!g.renameLastOutput(ex.cur.name, outputName)) g.node('Identity', [ex.cur.name], [], outputName);
+  const outputs = graph.outputs.map((id, k) => {
+    let c = cursors[id];
+    if (c.layout === 'nchw') {
+      ex.cur = c;
+      ex.toNhwc(outNames[k]);
+      c = ex.cur;
+    }
+    // a model input passed through, or a tensor read again later, gets its own Identity
+    if (id < I || outNames.includes(c.name) || !g.renameLastOutput(c.name, outNames[k])) g.nodeTo('Identity', [c.name], [], outNames[k]);
+    else cursors.forEach((q) => { if (q.name === c.name) q.name = outNames[k]; });
+    return valueInfo(outNames[k], [batch, ...model.outputShapes[k]]);
+  });
   const msg = {
     ir_version: ONNX_IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
@@ -236,8 +345,8 @@ export function modelToOnnx(model: Sequential, options: OnnxExportOptions = {}):
       name: model.name,
       node: g.nodes,
       initializer: g.initializers,
-      input: [valueInfo(inputName, [batch, ...inShape])],
-      output: [valueInfo(outputName, [batch, ...outShape])],
+      input: graph.inputShapes.map((s, i) => valueInfo(inNames[i], [batch, ...s])),
+      output: outputs,
     },
   };
   const type = onnxModelType();

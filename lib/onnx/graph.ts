@@ -97,6 +97,12 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Appends a node whose output is the given name (reserved beforehand: a graph output). */
+  nodeTo(op: string, inputs: string[], attrs: AttributeMsg[], out: string): void {
+    this.used.add(out);
+    this.nodes.push({ name: this.unique(`${out}/${op}`), op_type: op, input: inputs, output: [out], attribute: attrs, domain: '' });
+  }
+
   /** Renames the tensor `from` (the output of the last node) to `to`. False when it is not that. */
   renameLastOutput(from: string, to: string): boolean {
     const last = this.nodes[this.nodes.length - 1];

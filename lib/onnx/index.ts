@@ -2,15 +2,14 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import type { Sequential } from '../model/sequential';
 import { modelToOnnx } from './export';
-import type { OnnxExportOptions } from './export';
+import type { OnnxExportable, OnnxExportOptions } from './export';
 
 export { modelToOnnx, samePads, ONNX_OPSET, ONNX_IR_VERSION } from './export';
-export type { OnnxExportOptions } from './export';
+export type { OnnxExportable, OnnxExportOptions } from './export';
 
 /** Writes the ONNX model to file (through a temporary file and a rename, so never half written). */
-export async function saveOnnx(model: Sequential, file: string, options: OnnxExportOptions = {}): Promise<{ path: string; bytes: number }> {
+export async function saveOnnx(model: OnnxExportable, file: string, options: OnnxExportOptions = {}): Promise<{ path: string; bytes: number }> {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError('saveOnnx: expected a file path');
   if (file.startsWith('file://')) file = file.slice('file://'.length);
   const bytes = modelToOnnx(model, options);
