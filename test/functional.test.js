@@ -181,3 +181,37 @@ for (const be of graphBackends(t)) {
     t.ok(maxRelDiff(cos.dataSync(), [9 / Math.sqrt(30) / Math.sqrt(6), 0]) < 1e-5, `cosine ${Array.from(cos.dataSync())}`);
   });
 }
+
+t.test('data arguments: several inputs and outputs by array or name, one by Tensor, [Tensor] or name, clear errors', async (t) => {
+  const { layers } = tf;
+  const a = tf.input({ shape: [2], name: 'in_a' });
+  const b = tf.input({ shape: [3], name: 'in_b' });
+  const two = tf.model({ inputs: [a, b], outputs: layers.dense({ units: 1, name: 'out' }).apply(layers.concatenate().apply([a, b])) });
+  two.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const xa = tf.ones([4, 2]);
+  const xb = tf.ones([4, 3]);
+  const y = tf.ones([4, 1]);
+  t.throws(() => two.predict(xa), /predict: the model has 2 inputs \(in_a, in_b\); x must be an array of 2 Tensors or \{inputName: Tensor\}, received Tensor/);
+  t.throws(() => two.predict([xa, xb, xb]), /the model has 2 inputs \(in_a, in_b\), received an array of 3/);
+  t.throws(() => two.predict([xb, xa]), /input in_a must have shape \[n, 2\], received \[4,3\]/);
+  t.throws(() => two.predict({ in_a: xa }), /x gives no tensor for input in_b/);
+  t.throws(() => two.predict({ in_a: xa, in_b: xb, zz: xa }), /x names "zz", which is not an input \(inputs: in_a, in_b\)/);
+  t.throws(() => two.predict([xa, tf.ones([3, 3])]), /input in_b has 3 samples, input in_a has 4/);
+  t.throws(() => two.evaluate([xa, xb], [y, y]), /the model has 1 output \(out\); y must be a Tensor \(or an array of 1\), received an array of 2/);
+  await t.rejects(two.fit([xa, xb], [y, y], { epochs: 1, verbose: 0 }), /fit: the model has 1 output \(out\)/);
+  const want = two.predict([xa, xb]).dataSync()[0];
+  t.equal(two.predict({ in_b: xb, in_a: xa }).dataSync()[0], want, 'inputs by name, any order');
+  t.equal(two.evaluate([xa, xb], [y]).dataSync()[0], two.evaluate([xa, xb], y).dataSync()[0], 'a one-output target as [y]');
+  t.equal(two.evaluate([xa, xb], { out: y }).dataSync()[0], two.evaluate([xa, xb], y).dataSync()[0], 'and as {out: y}');
+
+  const one = tf.model({ inputs: a, outputs: layers.dense({ units: 1, name: 'solo' }).apply(a) });
+  one.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const p = one.predict(xa).dataSync()[0];
+  t.equal(one.predict([xa]).dataSync()[0], p, 'a one-input model takes [x]');
+  t.equal((await one.predictAsync({ in_a: xa })).dataSync()[0], p, 'and {inputName: x}');
+  t.throws(() => one.predict([xa, xa]), /the model has 1 input \(in_a\); x must be a Tensor \(or an array of 1\), received an array of 2/);
+  t.throws(() => one.predict([1, 2, 3]), /predict: x must be a Tensor, received array\(3\)/, 'a plain JS array is not a list of tensors');
+  const h = await one.fit([xa], [y], { epochs: 1, verbose: 0, validationData: [[xa], [y]] });
+  t.equal(h.history.val_loss.length, 1, 'fit with [x], [y] and validationData in that form');
+  tf.dispose([xa, xb, y]);
+});

@@ -493,7 +493,17 @@ export class LayersModel implements CallbackModel, NodeOwner {
   /** The tensors of x, one per input: a Tensor (one input), an array (inputs order) or {inputName: Tensor}. */
   private inputTensors(x: unknown, fn: string): unknown[] {
     const names = this.inputNames;
-    if (names.length === 1) return [x];
+    if (names.length === 1) {
+      // TF.js also takes [x] and {inputName: x} for a one-input model
+      if (Array.isArray(x) && x.length > 0 && x.every((e) => e instanceof Tensor)) {
+        if (x.length !== 1) throw new Error(`${fn}: the model has 1 input (${names[0]}); x must be a Tensor (or an array of 1), received an array of ${x.length}`);
+        return [x[0]];
+      }
+      if (x && typeof x === 'object' && !(x instanceof Tensor) && Object.keys(x).length === 1 && names[0] in (x as object)) {
+        return [(x as Record<string, unknown>)[names[0]]];
+      }
+      return [x];
+    }
     if (Array.isArray(x)) {
       if (x.length !== names.length) throw new Error(`${fn}: the model has ${names.length} inputs (${names.join(', ')}), received an array of ${x.length}`);
       return x;
@@ -547,7 +557,16 @@ export class LayersModel implements CallbackModel, NodeOwner {
   /** @internal Validates y (one per output) for the compiled losses; returns labels in the engine's form. */
   labelArrays(y: unknown, n: number, fn: string, c: Compiled): Labels[] {
     const names = this.outputNames;
-    if (names.length === 1) return [this.prepareLabels(y, n, fn, c.losses[0], 0, 'y')];
+    if (names.length === 1) {
+      // TF.js also takes [y] and {outputName: y} for a one-output model
+      if (Array.isArray(y) && y.length > 0 && y.every((e) => e instanceof Tensor)) {
+        if (y.length !== 1) throw new Error(`${fn}: the model has 1 output (${names[0]}); y must be a Tensor (or an array of 1), received an array of ${y.length}`);
+        y = y[0];
+      } else if (y && typeof y === 'object' && !(y instanceof Tensor) && Object.keys(y).length === 1 && names[0] in (y as object)) {
+        y = (y as Record<string, unknown>)[names[0]];
+      }
+      return [this.prepareLabels(y, n, fn, c.losses[0], 0, 'y')];
+    }
     let ts: unknown[];
     if (Array.isArray(y)) {
       if (y.length !== names.length) throw new Error(`${fn}: the model has ${names.length} outputs (${names.join(', ')}), received an array of ${y.length} targets`);
