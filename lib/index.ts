@@ -31,6 +31,7 @@ export { initializers, Initializer } from './model/initializers';
 export { callbacks, Callback, CallbackList } from './model/callbacks';
 export type { Logs, CustomCallbackArgs } from './model/callbacks';
 export * as data from './data';
+export * as distributed from './distributed';
 export { loadLayersModel, io, SUPPORTED_LAYER_CLASSES } from './model/serialization';
 export type { IOHandler, LoadOptions, ModelArtifacts, ModelJSON, SaveConfig, SaveResult, ModelSource } from './io';
 export type { OnnxExportOptions } from './onnx';

@@ -152,6 +152,14 @@ export interface Network {
   trainStep(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): number;
   /** Same as trainStep but off the main thread (native) or after yielding to the event loop (js). */
   trainStepAsync(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number, lr: number, t: number): Promise<number>;
+  /** forwardBackward off the main thread (native) or after yielding to the event loop (js). */
+  forwardBackwardAsync(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): Promise<number>;
+  /**
+   * The optimizer update (clipping included) from the flat gradient g (paramCount floats; its
+   * non-trainable ranges are ignored) with learning rate lr and step t: what trainStep does after
+   * its forwardBackward, for a gradient combined elsewhere (the average over data-parallel ranks).
+   */
+  applyGradients(g: Float32Array, lr: number, t: number): void;
   predict(out: Outputs, x: Inputs, n: number): void;
   predictAsync(out: Outputs, x: Inputs, n: number): Promise<void>;
   evaluate(out: Outputs, x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number;

@@ -16,6 +16,8 @@ import type { Compiled } from './engine_handle';
 import { DEFAULT_PREDICT_BATCH, evaluateDatasetLogs, evaluateLogs } from './inference';
 import { metricSum } from './metrics';
 import { ProgressBar } from './progress';
+import { currentGroup } from '../distributed';
+import type { Group } from '../distributed';
 
 /** Input data of a model: a Tensor, an array of Tensors (inputs order) or {inputName: Tensor}. */
 export type ModelInputs = Tensor | Tensor[] | Record<string, Tensor>;
@@ -130,6 +132,13 @@ export class EpochAccumulator {
     }));
     this.count += n;
   }
+  /** Data-parallel: the sums and the sample count over every rank (logs() then gives the global epoch figures). */
+  async reduceOver(g: Group): Promise<void> {
+    const buf = Float32Array.from([...this.sums, this.count]);
+    await g.allreduce(buf, 'sum');
+    this.sums = Array.from(buf.subarray(0, this.sums.length));
+    this.count = buf[this.sums.length];
+  }
   logs(): Logs {
     const l: Logs = {};
     this.keys.forEach((k, i) => (l[k] = this.sums[i] / Math.max(1, this.count)));
@@ -171,10 +180,52 @@ function classWeights(cw: Record<number, number>, y: Labels, n: number, d: numbe
   return sw;
 }
 
+/** Data-parallel state of one fit: the group and the gradient buffer (paramCount floats + the sample count). */
+interface DataParallel {
+  group: Group;
+  grads: Float32Array;
+}
+
+/**
+ * One data-parallel step: this rank's forward / backward on its shard (none when the shard is
+ * empty), the gradients summed over the ranks weighted by shard size and divided by the global
+ * sample count, then the same update on every rank. Returns this rank's loss.
+ */
+async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: number, t: number): Promise<number> {
+  const P = dp.grads.length - 1;
+  let loss = 0;
+  if (b.n > 0) {
+    loss = await net.forwardBackwardAsync(engineArg(b.xs), engineArg(b.ys), b.sw, b.n);
+    net.getGrads(dp.grads.subarray(0, P));
+    for (let i = 0; i < P; i++) dp.grads[i] *= b.n;
+  } else {
+    dp.grads.fill(0, 0, P);
+  }
+  dp.grads[P] = b.n;
+  try {
+    await dp.group.allreduce(dp.grads, 'sum');
+  } catch (e) {
+    throw new Error(`fit: the gradient allreduce of step ${t} failed (a rank stopped, timed out or lost its connection): ${(e as Error).message}`);
+  }
+  const total = dp.grads[P];
+  for (let i = 0; i < P; i++) dp.grads[i] /= total;
+  net.applyGradients(dp.grads.subarray(0, P), lr, t);
+  return loss;
+}
+
 /** One queued training step; copies the outputs into `outs` (metrics) and the per-output losses before the next call. */
-function trainStep(model: LayersModel, c: Compiled, b: Batch, lr: number, t: number, outs: Float32Array[] | null, outLosses: Float32Array | null): Promise<number> {
+function trainStep(model: LayersModel, c: Compiled, b: Batch, lr: number, t: number, outs: Float32Array[] | null, outLosses: Float32Array | null,
+  dp: DataParallel | null = null): Promise<number> {
   return model.engine.serial(async () => {
     const net = c.net as unknown as EngineNet;
+    if (dp) {
+      const loss = await dataParallelStep(net, dp, b, lr, t);
+      if (b.n > 0) {
+        if (outs) outs.forEach((o, k) => (k === 0 ? net.getOutput(o) : net.getOutput(o, k)));
+        if (outLosses) net.getLosses!(outLosses);
+      }
+      return loss;
+    }
     const loss = await net.trainStepAsync(engineArg(b.xs), engineArg(b.ys), b.sw, b.n, lr, t);
     if (outs) outs.forEach((o, k) => (k === 0 ? net.getOutput(o) : net.getOutput(o, k)));
     if (outLosses) net.getLosses!(outLosses);
@@ -185,6 +236,9 @@ function trainStep(model: LayersModel, c: Compiled, b: Batch, lr: number, t: num
 /** The Network surface as the model code calls it in graph form (lib/backend/types.ts, the graph contract). */
 export interface EngineNet {
   trainStepAsync(x: Float32Array | Float32Array[], y: Labels | Labels[], sw: Float32Array | null, n: number, lr: number, t: number): Promise<number>;
+  forwardBackwardAsync(x: Float32Array | Float32Array[], y: Labels | Labels[], sw: Float32Array | null, n: number): Promise<number>;
+  getGrads(dst: Float32Array): void;
+  applyGradients(g: Float32Array, lr: number, t: number): void;
   predict(out: Float32Array | Float32Array[], x: Float32Array | Float32Array[], n: number): void;
   predictAsync(out: Float32Array | Float32Array[], x: Float32Array | Float32Array[], n: number): Promise<void>;
   getOutput(dst: Float32Array, k?: number): void;
@@ -203,6 +257,8 @@ interface LoopOptions {
   validate: (() => Promise<Logs>) | null;
   /** Replays what an epoch skipped by a resume would have consumed (fit's shuffles). */
   skipEpoch?: () => void;
+  /** Data-parallel training over a group (fit on arrays after distributed.init). */
+  dp?: DataParallel | null;
 }
 
 /** The epoch loop of fit and fitDataset. */
@@ -235,7 +291,7 @@ async function runEpochs(model: LayersModel, c: Compiled, src: BatchSource, o: L
       const lr = c.optimizer.learningRate;
       const t = c.iterations;
       const outs = src.outputs(b.n);
-      const p = trainStep(model, c, b, lr, t, outs, outLosses);
+      const p = trainStep(model, c, b, lr, t, outs, outLosses, o.dp ?? null);
       src.prefetch?.(step);
       const loss = await p;
       acc.add(loss, outLosses, b.n, outs, b.ys);
@@ -246,6 +302,7 @@ async function runEpochs(model: LayersModel, c: Compiled, src: BatchSource, o: L
       step++;
       if (model.stopTraining) break;
     }
+    if (o.dp) await acc.reduceOver(o.dp.group);
     if ((await src.endEpoch(epoch, step, acc.count, o.initialEpoch)) === 'break') break;
     const logs = acc.logs();
     if (o.validate) Object.assign(logs, prefixKeys(await o.validate(), 'val_'));
@@ -269,8 +326,13 @@ class ArraySource implements BatchSource {
   private bufs: Batch[] = [];
   private outBufs: Float32Array[] = [];
   private pending: Batch | null = null;
+  /**
+   * batchSize is the global batch; with a shard, this rank gathers its contiguous part of each
+   * global batch (rank r of W: rows [floor(bn r / W), floor(bn (r + 1) / W)) of a batch of bn).
+   */
   constructor(private data: ModelData, private sw: Float32Array | null, private batchSize: number, private shuffle: boolean,
-    private rng: ReturnType<typeof random>, private inSizes: number[], private outSizes: number[], private withOutputs: boolean) {
+    private rng: ReturnType<typeof random>, private inSizes: number[], private outSizes: number[], private withOutputs: boolean,
+    private shard: { rank: number; world: number } | null = null) {
     this.steps = Math.ceil(data.n / batchSize);
     this.order = new Int32Array(data.n);
   }
@@ -309,8 +371,14 @@ class ArraySource implements BatchSource {
     const { xs, ys, n } = this.data;
     const which = step & 1;
     const cap = Math.min(this.batchSize, n);
-    const b0 = step * this.batchSize;
-    const bn = Math.min(this.batchSize, n - b0);
+    let b0 = step * this.batchSize;
+    let bn = Math.min(this.batchSize, n - b0);
+    if (this.shard) {
+      const { rank, world } = this.shard;
+      const lo = Math.floor((bn * rank) / world);
+      b0 += lo;
+      bn = Math.floor((bn * (rank + 1)) / world) - lo;
+    }
     if (!this.bufs[which]) {
       this.bufs[which] = {
         xs: this.inSizes.map((s) => new Float32Array(cap * s)),
@@ -335,6 +403,31 @@ class ArraySource implements BatchSource {
     }
     return { xs: buf.xs, ys: buf.ys, sw: this.sw ? buf.sw : null, n: bn };
   }
+}
+
+/**
+ * The start of a data-parallel fit: every rank must run the same model on the same data plan
+ * (refused with the figures that differ otherwise), then rank 0's parameters and optimizer state
+ * overwrite the others'.
+ */
+async function startDataParallel(model: LayersModel, c: Compiled, group: Group, plan: Record<string, number>): Promise<DataParallel> {
+  const net = c.net as unknown as { paramCount: number; slotCount: number };
+  const facts: Record<string, number> = { ...plan, parameters: net.paramCount, 'optimizer slots': net.slotCount, layers: model.layers.length };
+  const names = Object.keys(facts);
+  const mine = names.map((k) => facts[k]);
+  const hi = Float32Array.from(mine);
+  const lo = Float32Array.from(mine.map((v) => -v));
+  await group.allreduce(hi, 'max');
+  await group.allreduce(lo, 'max');
+  const differ = names.filter((k, i) => hi[i] !== -lo[i]);
+  if (differ.length > 0) {
+    throw new Error(`fit: the ${group.worldSize} ranks disagree on ${differ.map((k) => `${k} (this rank ${facts[k]}, others from ${-lo[names.indexOf(k)]} to ${hi[names.indexOf(k)]})`).join(', ')}; ` +
+      'every rank must fit the same model with the same batchSize, epochs and number of samples');
+  }
+  await group.broadcast(model.flatParams, 0);
+  const slots = c.slots as Float32Array | undefined;
+  if (slots && slots.length > 0) await group.broadcast(slots, 0);
+  return { group, grads: new Float32Array(net.paramCount + 1) };
 }
 
 /** The first `n` samples of data, and the rest. */
@@ -391,7 +484,10 @@ export async function fit(model: LayersModel, x: unknown, y: unknown, args: Mode
       sw = classWeights(args.classWeight, data.ys[0], data.n, model.outSizes[0], c.loss);
     }
     const n = data.n;
-    const steps = Math.ceil(n / batchSize);
+    const group = currentGroup();
+    // data-parallel: batchSize is per rank; the ranks share each global batch of batchSize * worldSize
+    const globalBatch = group ? batchSize * group.worldSize : batchSize;
+    const steps = Math.ceil(n / globalBatch);
     const cbs = new CallbackList(args.callbacks);
     const history = new History();
     history.params = { epochs, initialEpoch, samples: n, steps, batchSize, verbose };
@@ -400,14 +496,26 @@ export async function fit(model: LayersModel, x: unknown, y: unknown, args: Mode
     if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0 || args.seed > 0xffffffff)) {
       throw new RangeError(`fit: seed must be an integer in [0, 2^32), received ${describe(args.seed)}`);
     }
-    const rng = random(args.seed);
+    let seed = args.seed;
+    if (group) {
+      // every rank must shuffle alike: the seed given (checked equal below) or rank 0's draw
+      const sb = Float32Array.from(seed === undefined ? [Math.floor(Math.random() * 0xffff), Math.floor(Math.random() * 0xffff)] : [seed >>> 16, seed & 0xffff]);
+      if (seed === undefined) await group.broadcast(sb, 0);
+      seed = ((sb[0] << 16) | sb[1]) >>> 0;
+    }
+    const rng = random(seed);
     const withOutputs = c.outputMetrics.some((m) => m.length > 0);
-    const src = new ArraySource(data, sw, batchSize, args.shuffle ?? true, rng, model.inSizes, model.outSizes, withOutputs);
+    const src = new ArraySource(data, sw, globalBatch, args.shuffle ?? true, rng, model.inSizes, model.outSizes, withOutputs,
+      group ? { rank: group.rank, world: group.worldSize } : null);
+    const dp = group ? await startDataParallel(model, c, group, {
+      samples: n, batchSize, epochs, steps, initialEpoch, shuffle: args.shuffle === false ? 0 : 1, 'seed (high half)': seed! >>> 16, 'seed (low half)': seed! & 0xffff,
+    }) : null;
     const v = val;
     await runEpochs(model, c, src, {
       epochs, initialEpoch, verbose, cbs, history, signal: args.signal, progressStream: args.progressStream,
       validate: v ? () => evaluateLogs(model, c, v, DEFAULT_PREDICT_BATCH) : null,
       skipEpoch: () => src.skipEpoch(),
+      dp,
     });
     return history;
   } finally {

@@ -375,6 +375,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                        {InstanceMethod<&NetworkWrap::ForwardBackward>("forwardBackward"),
                         InstanceMethod<&NetworkWrap::TrainStep>("trainStep"),
                         InstanceMethod<&NetworkWrap::TrainStepAsync>("trainStepAsync"),
+                        InstanceMethod<&NetworkWrap::ForwardBackwardAsync>("forwardBackwardAsync"),
+                        InstanceMethod<&NetworkWrap::ApplyGradients>("applyGradients"),
                         InstanceMethod<&NetworkWrap::Predict>("predict"),
                         InstanceMethod<&NetworkWrap::PredictAsync>("predictAsync"),
                         InstanceMethod<&NetworkWrap::Evaluate>("evaluate"),
@@ -547,6 +549,18 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   }
 
   Napi::Value TrainStepAsync(const Napi::CallbackInfo& info);
+  Napi::Value ForwardBackwardAsync(const Napi::CallbackInfo& info);
+
+  // applyGradients(g, lr, t): the optimizer update from the flat gradient g (paramCount floats).
+  Napi::Value ApplyGradients(const Napi::CallbackInfo& info) {
+    const char* fn = "applyGradients";
+    Network& net = Ready(info.Env(), fn);
+    const float* g = F32(info, 0, fn, "g", param_count_);
+    float lr = (float)Num(info, 1, fn, "lr");
+    int64_t t = Int(info, 2, fn, "t", 1, kMaxSafe);
+    Guard(info.Env(), fn, [&] { net.apply_gradients(g, lr, t); });
+    return info.Env().Undefined();
+  }
   Napi::Value PredictAsync(const Napi::CallbackInfo& info);
 
   Napi::Value Predict(const Napi::CallbackInfo& info) {
@@ -750,6 +764,38 @@ Napi::Value NetworkWrap::TrainStepAsync(const Napi::CallbackInfo& info) {
           for (size_t k = 0; k < sparse.size(); ++k)
             ys.push_back(sparse[k] ? (const void*)copy->yi[k].data() : (const void*)copy->yf[k].data());
           return net.train_step(copy->xp(), ys, has_sw ? copy->sw.data() : nullptr, n, lr, t);
+        },
+        true, b.n);
+    w->Hold(Value());
+    Napi::Promise p = w->Promise();
+    busy_ = true;
+    w->Queue();
+    return p;
+  } catch (const Napi::Error& e) {
+    return Rejected(env, e);
+  }
+}
+
+// forwardBackwardAsync(x, y, sw, n): forwardBackward off the main thread (getGrads / getOutput /
+// getLosses read its results once the promise settles).
+Napi::Value NetworkWrap::ForwardBackwardAsync(const Napi::CallbackInfo& info) {
+  const char* fn = "forwardBackwardAsync";
+  Napi::Env env = info.Env();
+  try {
+    Ready(env, fn);
+    Batch b = ReadBatch(info, fn, 0);
+    std::shared_ptr<OwnedBatch> copy;
+    Guard(env, fn, [&] { copy = Copy(b); });
+    const bool has_sw = b.sw != nullptr;
+    const int n = b.n;
+    const std::vector<char> sparse = sparse_;
+    auto* w = new NetworkWorker(
+        env, fn, this,
+        [copy, sparse, has_sw, n](Network& net) {
+          std::vector<const void*> ys;
+          for (size_t k = 0; k < sparse.size(); ++k)
+            ys.push_back(sparse[k] ? (const void*)copy->yi[k].data() : (const void*)copy->yf[k].data());
+          return net.forward_backward(copy->xp(), ys, has_sw ? copy->sw.data() : nullptr, n);
         },
         true, b.n);
     w->Hold(Value());

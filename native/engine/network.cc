@@ -484,6 +484,15 @@ Network::Network(NetworkSpec spec, float* params, float* slots) : impl_(new Impl
 
 Network::~Network() = default;
 
+void Network::apply_gradients(const float* g, float lr, int64_t t) {
+  Impl& m = *impl_;
+  if (t < 1) throw std::out_of_range("t must be at least 1");
+  std::copy(g, g + m.param_count, m.grads.begin());
+  for (const Variable& v : m.spec.vars)
+    if (!v.trainable) std::fill(m.grads.begin() + v.offset, m.grads.begin() + v.offset + v.size, 0.f);
+  m.update(lr, t);
+}
+
 float Network::forward_backward(const float* x, const void* y, const float* sw, int n) {
   Impl& m = *impl_;
   if (m.graph) return m.graph->forward_backward({x}, {y}, sw, n);

@@ -123,6 +123,11 @@ class Network {
   float forward_backward(const float* x, const void* y, const float* sw, int n);
   // forward_backward, then the optimizer update with learning rate lr and step t (1-based).
   float train_step(const float* x, const void* y, const float* sw, int n, float lr, int64_t t);
+  // The optimizer update (clipping included) from a given flat gradient g (param_count floats,
+  // e.g. the average over data-parallel ranks of forward_backward's grads()), with learning rate
+  // lr and step t (1-based): what train_step does after its forward_backward. g's non-trainable
+  // ranges are ignored. grads() holds g afterwards (clipped).
+  void apply_gradients(const float* g, float lr, int64_t t);
   // Inference-mode forward (dropout off, BN moving statistics) into out (n, outSize).
   void predict(float* out, const float* x, int n);
   // Inference-mode forward into out, and the loss against y (no gradients).

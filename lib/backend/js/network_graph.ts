@@ -645,6 +645,25 @@ class JsGraphNetwork implements Network {
     });
   }
 
+  forwardBackwardAsync(x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): Promise<number> {
+    const fn = 'forwardBackwardAsync';
+    let b: GBatch;
+    return this.runAsync(() => {
+      this.ready(fn);
+      b = this.readBatch(fn, x, y, sw, n);
+    }, () => this.forwardBackwardRun(b));
+  }
+
+  applyGradients(g: Float32Array, lr: number, t: number): void {
+    const fn = 'applyGradients';
+    this.ready(fn);
+    const ga = argF32(fn, 'g', g, this.paramCount) as Float32Array;
+    this.readStep(fn, lr, t);
+    this.grads.set(ga.subarray(0, this.paramCount));
+    for (const v of this.s.vars) if (!v.trainable) this.grads.fill(0, v.offset, v.offset + v.size);
+    applyUpdate(this.trainVars, this.s.opt, lr, t);
+  }
+
   predict(out: Outputs, x: Inputs, n: number): void {
     const fn = 'predict';
     this.ready(fn);

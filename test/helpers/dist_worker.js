@@ -1,0 +1,42 @@
+'use strict';
+// One rank of a data-parallel test run (test/distributed.test.js):
+//   node dist_worker.js <net seed|conv2> <rank> <world> <store url|-> <per-rank batch> <out.json> [--kill-at-step K]
+// Trains the net on fixed synthetic data with a fixed seed; world 1 with store '-' is the
+// single-process reference (no group). Writes the final flat parameters and the history.
+const fs = require('fs');
+const tf = require('../..');
+
+const [net, rankS, worldS, store, batchS, out, ...rest] = process.argv.slice(2);
+const rank = Number(rankS), world = Number(worldS), batch = Number(batchS);
+const killAt = rest[0] === '--kill-at-step' ? Number(rest[1]) : -1;
+
+function model() {
+  tf.setSeed(11);
+  const L = tf.layers;
+  const layers = net === 'seed'
+    ? [L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }), L.flatten(),
+      L.dense({ units: 10, activation: 'softmax' })]
+    : [L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 5, padding: 'same', activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }),
+      L.conv2d({ filters: 8, kernelSize: 5, padding: 'same', activation: 'relu' }), L.maxPooling2d({ poolSize: 2 }), L.flatten(),
+      L.dense({ units: 16, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })];
+  const m = tf.sequential({ layers });
+  m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return m;
+}
+
+(async () => {
+  tf.setBackend(process.env.CNN_TEST_BACKEND || 'native');
+  tf.setNumThreads(1);
+  if (store !== '-') await tf.distributed.init({ rank, worldSize: world, store, timeoutMs: Number(process.env.CNN_TEST_TIMEOUT || 20000) });
+  const m = model();
+  const n = 52; // not a multiple of the global batch: the last batch is shared unevenly
+  const x = tf.randomUniform([n, 12, 12, 1], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % 10), 'int32'), 10).cast('float32');
+  const callbacks = killAt >= 0 && rank === 1 ? { onBatchEnd: (b) => { if (b === killAt) process.kill(process.pid, 'SIGKILL'); } } : undefined;
+  const h = await m.fit(x, y, { epochs: 2, batchSize: batch, seed: 5, verbose: 0, callbacks });
+  fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history }));
+  tf.distributed.destroy();
+})().catch((e) => {
+  fs.writeFileSync(out, JSON.stringify({ error: e.message }));
+  process.exitCode = 3;
+});
