@@ -93,3 +93,25 @@ t.test('a graph (functional) model.json trains, evaluates and predicts through t
   t.equal(p.stdout.trim().split('\n').length, 2);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+const glooBuilt = fs.existsSync(process.env.CNN_GLOO_PATH || path.join(root, 'build-gloo', 'Release', 'cnn_gloo.node'));
+t.test('train --workers 2: data-parallel in two local processes, rank 0 reports', { skip: glooBuilt ? false : 'the optional Gloo addon is not built (npm run build:gloo)' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-cli-dp-'));
+  const r = run(['train', '--workers', '2', '--epochs', '1', '--out', out, '--quiet']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /data-parallel: 2 ranks \(batch 32 each, 64 per step\)/);
+  const m = /Test accuracy: ([0-9.]+)/.exec(r.stdout);
+  t.ok(m && Number(m[1]) > 0.6, `one epoch at 64 per step learns: ${m && m[1]}`);
+  t.equal((r.stdout.match(/Test accuracy/g) || []).length, 1, 'one report, from rank 0');
+  t.ok(fs.existsSync(path.join(out, 'model', 'model.json')), 'rank 0 saved the model');
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+t.test('a partial set of --rank / --world-size / --store is a usage error', async (t) => {
+  const r = run(['train', '--rank', '0', '--epochs', '1']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /needs all of --rank, --world-size and --store/);
+  const w = run(['train', '--workers', '0']);
+  t.equal(w.status, 2);
+  t.match(w.stderr, /--workers must be an integer >= 1/);
+});

@@ -5,7 +5,9 @@
  * on --data DIR, then prints test accuracy, a confusion matrix and throughput, and saves the model
  * and an HTML report.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '../index';
@@ -38,6 +40,13 @@ train options:
                       the weights of the best epoch (needs a validation split)
   --limit N           use only the first N images of each split (training and test)
   --quiet             no progress bar
+  --workers N         data-parallel training in N local processes (one thread each unless
+                      --threads; a file store in a temporary folder): batch size is per process,
+                      so N processes with --batch-size B train as one with N*B
+  --rank R --world-size W --store URL
+                      join a multi-machine data-parallel run as rank R of W (store:
+                      redis://host:port[/prefix] or file:///shared/dir; also CNN_RANK,
+                      CNN_WORLD_SIZE, CNN_STORE); rank 0 writes the model and the report
 
 evaluate / predict options:
   --model-dir DIR     a folder written by train (holds model.json)
@@ -67,6 +76,7 @@ function parse(argv: string[]) {
         out: { type: 'string' }, backend: { type: 'string' }, 'validation-split': { type: 'string' },
         limit: { type: 'string' }, 'learning-rate': { type: 'string' }, 'early-stopping': { type: 'string' }, quiet: { type: 'boolean' }, 'model-dir': { type: 'string' },
         images: { type: 'string' }, count: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        workers: { type: 'string' }, rank: { type: 'string' }, 'world-size': { type: 'string' }, store: { type: 'string' },
       },
     });
   } catch (e) {
@@ -78,7 +88,45 @@ async function loadModelFile(file: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(file);
 }
 
+/** --workers N: runs this train command as ranks 0..N-1 of a local group; resolves to the worst exit code. */
+async function launchWorkers(argv: string[], n: number, threads: string | undefined): Promise<number> {
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-node-workers-'));
+  const base: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--workers') { i++; continue; }
+    if (argv[i].startsWith('--workers=')) continue;
+    base.push(argv[i]);
+  }
+  console.log(`Data-parallel training in ${n} local processes (store ${store}); rank 0 reports`);
+  try {
+    const codes = await Promise.all(Array.from({ length: n }, (_, r) => new Promise<number>((resolve) => {
+      const args = [...base, '--rank', String(r), '--world-size', String(n), '--store', `file://${store}`];
+      if (threads === undefined) args.push('--threads', '1');
+      if (r > 0) args.push('--quiet');
+      const p = spawn(process.execPath, [__filename, ...args], { stdio: ['ignore', r === 0 ? 'inherit' : 'ignore', 'inherit'] });
+      p.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    })));
+    return Math.max(...codes);
+  } finally {
+    fs.rmSync(store, { recursive: true, force: true });
+  }
+}
+
 async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
+  const rankOpt = v.rank ?? process.env.CNN_RANK;
+  const worldOpt = v['world-size'] ?? process.env.CNN_WORLD_SIZE;
+  const storeOpt = v.store ?? process.env.CNN_STORE;
+  const joined = [rankOpt, worldOpt, storeOpt].filter((x) => x !== undefined).length;
+  if (joined > 0 && joined < 3) throw new UsageError('a data-parallel run needs all of --rank, --world-size and --store (or CNN_RANK, CNN_WORLD_SIZE, CNN_STORE)');
+  const distributed = joined === 3;
+  const rank = distributed ? intOpt(rankOpt, 'rank', 0, 0) : 0;
+  if (distributed) {
+    const world = intOpt(worldOpt, 'world-size', 1);
+    if (rank >= world) throw new UsageError(`--rank must be below --world-size (${world}), received ${rank}`);
+    await tf.distributed.init({ rank, worldSize: world, store: storeOpt! });
+  }
+  // ranks other than 0 train silently and write nothing
+  const log = rank === 0 ? console.log : (..._: unknown[]) => undefined;
   const epochs = intOpt(v.epochs, 'epochs', 5);
   const batchSize = intOpt(v['batch-size'], 'batch-size', 32);
   const seed = intOpt(v.seed, 'seed', 1, 0);
@@ -107,14 +155,15 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
     throw new Error(`--data ${dataDir} does not hold the four Fashion-MNIST IDX files (found them in ${data.dir} instead)`);
   }
   const { train: tr, test } = data;
-  console.log(`Data: ${data.dir} (${tr.xs.shape[0]} training, ${test.xs.shape[0]} test images)`);
+  log(`Data: ${data.dir} (${tr.xs.shape[0]} training, ${test.xs.shape[0]} test images)`);
   const model = (PRESETS as readonly string[]).includes(modelArg) ? presetModel(modelArg as Preset) : await loadModelFile(modelArg);
   model.compile({ optimizer: tf.train.adam(lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const summary: string[] = [];
   model.summary(undefined, undefined, (s) => summary.push(s));
-  console.log(summary.join('\n'));
-  console.log(`Backend: ${tf.getBackend()}, threads: ${tf.getNumThreads()}, epochs: ${epochs}, batch size: ${batchSize}, ` +
-    `learning rate: ${lr}` + (patience !== undefined ? `, early stopping: patience ${patience} on val_acc` : ''));
+  log(summary.join('\n'));
+  log(`Backend: ${tf.getBackend()}, threads: ${tf.getNumThreads()}, epochs: ${epochs}, batch size: ${batchSize}, ` +
+    `learning rate: ${lr}` + (patience !== undefined ? `, early stopping: patience ${patience} on val_acc` : '') +
+    (distributed ? `, data-parallel: ${tf.distributed.worldSize()} ranks (batch ${batchSize} each, ${batchSize * tf.distributed.worldSize()} per step)` : ''));
 
   const stopper = patience === undefined ? undefined
     : tf.callbacks.earlyStopping({ monitor: 'val_acc', patience, restoreBestWeights: true });
@@ -129,12 +178,17 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   if (stopper) {
     const ran = epochsRun < epochs ? `stopped after epoch ${epochsRun}` : `ran all ${epochs} epochs`;
     const valAcc = kept !== undefined ? history.history.val_acc?.[kept - 1] : undefined;
-    console.log(kept === undefined
+    log(kept === undefined
       ? `Early stopping: ${ran}; no validation accuracy was logged, so the last weights are kept`
       : `Early stopping: ${ran}; kept the weights of epoch ${kept}` + (valAcc !== undefined ? ` (validation accuracy ${valAcc.toFixed(4)})` : ''));
   }
   const trained = Math.round(tr.xs.shape[0] * (1 - split)) * epochsRun;
   const throughput = trained / wall;
+  if (rank > 0) {
+    model.dispose();
+    tf.distributed.destroy();
+    return;
+  }
 
   const probs = await model.predictAsync(test.xs);
   const yPred = tf.argMax(probs, -1).values as Int32Array;
@@ -145,10 +199,10 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const acc = correct / yTrue.length;
   const [testLoss] = (await model.evaluateAsync(test.xs, test.ys)) as tf.Tensor[];
 
-  console.log(`\nTest accuracy: ${acc.toFixed(4)} (${correct}/${yTrue.length}), test loss: ${testLoss.values[0].toFixed(4)}`);
-  console.log(`Training throughput: ${throughput.toFixed(0)} images/s (${wall.toFixed(1)} s for ${epochsRun} epochs)\n`);
-  console.log('Confusion matrix (rows: true class, columns: predicted):');
-  console.log(formatConfusionMatrix(cm, FASHION_MNIST_CLASSES));
+  log(`\nTest accuracy: ${acc.toFixed(4)} (${correct}/${yTrue.length}), test loss: ${testLoss.values[0].toFixed(4)}`);
+  log(`Training throughput: ${throughput.toFixed(0)} images/s (${wall.toFixed(1)} s for ${epochsRun} epochs)\n`);
+  log('Confusion matrix (rows: true class, columns: predicted):');
+  log(formatConfusionMatrix(cm, FASHION_MNIST_CLASSES));
 
   fs.mkdirSync(outDir, { recursive: true });
   let savedTo = '';
@@ -173,9 +227,10 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   const tmp = `${reportPath}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, html);
   fs.renameSync(tmp, reportPath);
-  if (savedTo) console.log(`Model saved to ${savedTo}`);
-  console.log(`Report: ${reportPath}`);
+  if (savedTo) log(`Model saved to ${savedTo}`);
+  log(`Report: ${reportPath}`);
   model.dispose();
+  tf.distributed.destroy();
 }
 
 async function evaluate(v: ReturnType<typeof parse>['values']): Promise<void> {
@@ -220,6 +275,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    if (cmd === 'train' && parsed.values.workers !== undefined && parsed.values.rank === undefined) {
+      const n = intOpt(parsed.values.workers, 'workers', 1);
+      if (n > 1) return await launchWorkers(argv, n, parsed.values.threads);
+    }
     if (cmd === 'train') await train(parsed.values);
     else if (cmd === 'evaluate') await evaluate(parsed.values);
     else if (cmd === 'predict') await predict(parsed.values);
