@@ -86,6 +86,8 @@ export interface ModelData {
 interface Batch extends ModelData {
   sw: Float32Array | null;
   release?: () => void;
+  /** Data-parallel: the samples of the whole global batch this rank's shard belongs to. */
+  globalN?: number;
 }
 
 /** What the epoch loop trains on: arrays (fit) or a dataset (fitDataset). */
@@ -193,11 +195,14 @@ interface DataParallel {
  */
 async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: number, t: number): Promise<number> {
   const P = dp.grads.length - 1;
+  const total = b.globalN ?? b.n;
   let loss = 0;
   if (b.n > 0) {
     loss = await net.forwardBackwardAsync(engineArg(b.xs), engineArg(b.ys), b.sw, b.n);
     net.getGrads(dp.grads.subarray(0, P));
-    for (let i = 0; i < P; i++) dp.grads[i] *= b.n;
+    // this shard's share of the global batch's mean gradient (one pass; equal shards: 1 / W)
+    const w = b.n / total;
+    for (let i = 0; i < P; i++) dp.grads[i] *= w;
   } else {
     dp.grads.fill(0, 0, P);
   }
@@ -207,8 +212,9 @@ async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: 
   } catch (e) {
     throw new Error(`fit: the gradient allreduce of step ${t} failed (a rank stopped, timed out or lost its connection): ${(e as Error).message}`);
   }
-  const total = dp.grads[P];
-  for (let i = 0; i < P; i++) dp.grads[i] /= total;
+  if (dp.grads[P] !== total) {
+    throw new Error(`fit: step ${t}: the ranks' shards hold ${dp.grads[P]} samples, not the global batch's ${total}: the ranks are out of step`);
+  }
   net.applyGradients(dp.grads.subarray(0, P), lr, t);
   return loss;
 }
@@ -373,6 +379,7 @@ class ArraySource implements BatchSource {
     const cap = Math.min(this.batchSize, n);
     let b0 = step * this.batchSize;
     let bn = Math.min(this.batchSize, n - b0);
+    const globalN = bn;
     if (this.shard) {
       const { rank, world } = this.shard;
       const lo = Math.floor((bn * rank) / world);
@@ -401,7 +408,7 @@ class ArraySource implements BatchSource {
       });
       if (this.sw) buf.sw![j] = this.sw[r];
     }
-    return { xs: buf.xs, ys: buf.ys, sw: this.sw ? buf.sw : null, n: bn };
+    return { xs: buf.xs, ys: buf.ys, sw: this.sw ? buf.sw : null, n: bn, globalN };
   }
 }
 
