@@ -95,6 +95,19 @@ t.test('a Redis store', { skip: gloo || (redis ? false : 'redis-server is not in
   if (ranks[0].params) t.ok(maxDiff(ranks[0].params, ref.params) < 2e-5, 'same weights as one process with batch 8');
 });
 
+t.test('rank 0 alone writes the callbacks\' files (csvLogger, modelCheckpoint, tensorBoard, backupAndRestore)', { skip: gloo }, async (t) => {
+  const store = fs.mkdtempSync(path.join(tmp, 'store-'));
+  const dir = fs.mkdtempSync(path.join(tmp, 'writers-'));
+  const ranks = await launch('seed', 2, `file://${store}`, 4, ['--writers', dir]);
+  t.same(ranks.map((r) => r.code), [0, 0], ranks.map((r) => r.error || r.stderr.slice(-300)).join(' '));
+  const rows = fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n');
+  t.equal(rows.length, 3, 'one header and one row per epoch (a second writer would double them)');
+  t.match(rows[0], /^epoch,acc,loss/);
+  t.ok(fs.existsSync(path.join(dir, 'ckpt-2', 'model.json')), 'the checkpoint of the last epoch');
+  t.equal(fs.readdirSync(path.join(dir, 'tb', 'train')).length, 1, 'one TensorBoard event file');
+  t.ok(fs.existsSync(path.join(dir, 'backup')), 'the backup');
+});
+
 t.test('a rank killed mid-epoch: the other fails fast with a clear error, no hang', { skip: gloo }, async (t) => {
   const store = fs.mkdtempSync(path.join(tmp, 'store-'));
   const t0 = Date.now();

@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor';
 // These files extend Callback, so they are required when first used (an import here would be a cycle).
 import type { BackupAndRestore, BackupAndRestoreArgs } from './callbacks_backup';
 import type { CsvLogger, CsvLoggerArgs } from './callbacks_csv';
+import { rank } from '../distributed';
 
 export type { BackupAndRestore, BackupAndRestoreArgs, CsvLogger, CsvLoggerArgs };
 
@@ -229,6 +230,7 @@ export class ModelCheckpoint extends Callback {
     this.mon = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'modelCheckpoint');
   }
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+    if (rank() !== 0) return; // data-parallel: rank 0 writes, the others hold the same weights
     if (this.args.saveBestOnly) {
       const v = this.mon.value(logs, 'modelCheckpoint');
       if (v === undefined || !this.mon.improved(v)) return;

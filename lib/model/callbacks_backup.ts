@@ -18,6 +18,7 @@ import { describe } from '../util';
 import { Callback, Logs } from './callbacks';
 import type { Sequential } from './sequential';
 import { loadLayersModel, toBuffer } from './serialization';
+import { rank } from '../distributed';
 
 export interface BackupAndRestoreArgs {
   /** Folder for the backup (created if missing). Keras spelling backup_dir is accepted. */
@@ -116,6 +117,8 @@ export class BackupAndRestore extends Callback {
     const steps = this.params && this.params.samples > 0 ? this.params.steps : 0;
     if (steps > 0 && this.stepsThisEpoch < steps) return;
     this.epochComplete = true;
+    // data-parallel: rank 0 writes the backup; every rank restores from it (a shared backupDir)
+    if (rank() !== 0) return;
     const bytes = await toBuffer(this.seq, { includeOptimizer: true });
     fs.mkdirSync(this.backupDir, { recursive: true });
     const file = `model-${epoch}.bin`;
@@ -128,7 +131,7 @@ export class BackupAndRestore extends Callback {
   }
 
   onTrainEnd(): void {
-    if (!this.deleteCheckpoint || !this.epochComplete) return;
+    if (!this.deleteCheckpoint || !this.epochComplete || rank() !== 0) return;
     fs.rmSync(path.join(this.backupDir, BACKUP_STATE), { force: true });
     for (const f of fs.existsSync(this.backupDir) ? fs.readdirSync(this.backupDir) : []) {
       if (/^model-\d+\.bin$/.test(f)) fs.rmSync(path.join(this.backupDir, f), { force: true });

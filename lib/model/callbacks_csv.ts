@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import { describe } from '../util';
 import { Callback, Logs } from './callbacks';
+import { rank } from '../distributed';
 
 export interface CsvLoggerArgs {
   /** Field separator (default ','). */
@@ -37,6 +38,7 @@ export class CsvLogger extends Callback {
 
   onTrainBegin(): void {
     this.keys = null;
+    if (rank() !== 0) return; // data-parallel: rank 0 writes the (global) logs
     if (this.append) {
       let size = 0;
       try { size = fs.statSync(this.filename).size; } catch { /* a new file */ }
@@ -48,6 +50,7 @@ export class CsvLogger extends Callback {
   }
 
   onEpochEnd(epoch: number, logs?: Logs): void {
+    if (rank() !== 0) return;
     const l = logs ?? {};
     this.keys ??= Object.keys(l).sort();
     let text = '';

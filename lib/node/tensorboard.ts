@@ -12,6 +12,7 @@ import { Callback, Logs } from '../model/callbacks';
 import { checkNonNegInt, checkPositiveInt, describe } from '../util';
 import { encodeEvent, Histogram, SummaryValue } from './event_proto';
 import { tfRecord } from './tfrecord';
+import { rank } from '../distributed';
 
 export const FILE_VERSION = 'brain.Event:2';
 
@@ -172,7 +173,7 @@ export class TensorBoardCallback extends Callback {
 
   onEpochEnd(epoch: number, logs?: Logs): void {
     this.logMetrics(logs, 'epoch_', epoch + 1);
-    if (this.histogramFreq > 0 && epoch % this.histogramFreq === 0) this.logWeights(epoch);
+    if (rank() === 0 && this.histogramFreq > 0 && epoch % this.histogramFreq === 0) this.logWeights(epoch);
   }
 
   onTrainEnd(): void {
@@ -181,6 +182,7 @@ export class TensorBoardCallback extends Callback {
   }
 
   private logMetrics(logs: Logs | undefined, prefix: string, step: number): void {
+    if (rank() !== 0) return; // data-parallel: rank 0 writes the (global) logs
     for (const [key, v] of Object.entries(logs ?? {})) {
       if (key === 'batch' || key === 'size' || key === 'num_steps' || typeof v !== 'number') continue;
       if (key.startsWith('val_')) {

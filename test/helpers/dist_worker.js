@@ -9,6 +9,7 @@ const tf = require('../..');
 const [net, rankS, worldS, store, batchS, out, ...rest] = process.argv.slice(2);
 const rank = Number(rankS), world = Number(worldS), batch = Number(batchS);
 const killAt = rest[0] === '--kill-at-step' ? Number(rest[1]) : -1;
+const writers = rest[0] === '--writers' ? rest[1] : null; // a folder every rank names: only rank 0 may write there
 
 function model() {
   tf.setSeed(11);
@@ -32,7 +33,11 @@ function model() {
   const n = 52; // not a multiple of the global batch: the last batch is shared unevenly
   const x = tf.randomUniform([n, 12, 12, 1], 0, 1, 'float32', 3);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % 10), 'int32'), 10).cast('float32');
-  const callbacks = killAt >= 0 && rank === 1 ? { onBatchEnd: (b) => { if (b === killAt) process.kill(process.pid, 'SIGKILL'); } } : undefined;
+  let callbacks = killAt >= 0 && rank === 1 ? { onBatchEnd: (b) => { if (b === killAt) process.kill(process.pid, 'SIGKILL'); } } : undefined;
+  if (writers) {
+    callbacks = [tf.callbacks.csvLogger(`${writers}/log.csv`), tf.callbacks.modelCheckpoint(`file://${writers}/ckpt-{epoch}`),
+      tf.node.tensorBoard(`${writers}/tb`), tf.callbacks.backupAndRestore({ backupDir: `${writers}/backup`, deleteCheckpoint: false })];
+  }
   const h = await m.fit(x, y, { epochs: 2, batchSize: batch, seed: 5, verbose: 0, callbacks });
   fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history }));
   tf.distributed.destroy();
