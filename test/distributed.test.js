@@ -73,9 +73,10 @@ for (const net of ['seed', 'conv2']) {
       if (!ranks[0].params || !ref.params) return;
       const d = maxDiff(ranks[0].params, ref.params);
       t.ok(d < 2e-5, `weights equal the single process's (max difference ${d.toExponential(2)})`);
-      for (const k of ['loss', 'acc']) {
+      for (const k of ['loss', 'acc', 'val_loss', 'val_acc']) {
         t.ok(maxDiff(ranks[0].history[k], ref.history[k]) < 1e-5, `epoch ${k} logs are the global ones: ${ranks[0].history[k]} vs ${ref.history[k]}`);
       }
+      for (const res of ranks) t.ok(maxDiff(res.evaluate, ref.evaluate) < 1e-5, `evaluateAsync averages over the ranks: ${res.evaluate} vs ${ref.evaluate}`);
     });
   }
 }

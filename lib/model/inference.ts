@@ -12,6 +12,8 @@ import type { Compiled } from './engine_handle';
 import { lossOfTensors } from './losses';
 import { metricSum } from './metrics';
 import { engineArg, EngineNet, logNames, ModelData } from './training';
+import { currentGroup } from '../distributed';
+import type { Group } from '../distributed';
 
 export const DEFAULT_PREDICT_BATCH = 256;
 
@@ -109,11 +111,40 @@ function logsOf(model: LayersModel, c: Compiled, outs: Float32Array[], ys: Label
   return logs;
 }
 
-/** Loss and metrics (as in fit's logs) over arrays, in inference mode, off the main thread. */
-export async function evaluateLogs(model: LayersModel, c: Compiled, d: ModelData, bs: number): Promise<Logs> {
+/**
+ * Loss and metrics (as in fit's logs) over arrays, in inference mode, off the main thread. With a
+ * data-parallel group (collective: every rank calls it with the same data), each rank evaluates
+ * its contiguous shard and the figures are averaged over the ranks, weighted by shard size.
+ */
+export async function evaluateLogs(model: LayersModel, c: Compiled, d: ModelData, bs: number, group: Group | null = null): Promise<Logs> {
+  if (group && group.worldSize > 1) return evaluateSharded(model, c, d, bs, group);
   const outs = newOutputs(model, d.n);
   await runAsync(model, c.net, outs, d.xs, d.n, bs);
   return logsOf(model, c, outs, d.ys, d.n);
+}
+
+/** This rank's rows [lo, hi) of d. */
+function rowsOf(model: LayersModel, d: ModelData, lo: number, hi: number): ModelData {
+  return {
+    n: hi - lo,
+    xs: d.xs.map((x, k) => x.subarray(lo * model.inSizes[k], hi * model.inSizes[k])),
+    ys: d.ys.map((y) => {
+      const ls = y.length / d.n;
+      return y.subarray(lo * ls, hi * ls) as Labels;
+    }),
+  };
+}
+
+async function evaluateSharded(model: LayersModel, c: Compiled, d: ModelData, bs: number, group: Group): Promise<Logs> {
+  const lo = Math.floor((d.n * group.rank) / group.worldSize);
+  const hi = Math.floor((d.n * (group.rank + 1)) / group.worldSize);
+  const keys = logNames(c, model.outputNames);
+  let logs: Logs = Object.fromEntries(keys.map((k) => [k, 0]));
+  if (hi > lo) logs = await evaluateLogs(model, c, rowsOf(model, d, lo, hi), bs);
+  const buf = Float32Array.from([...keys.map((k) => logs[k] * (hi - lo)), hi - lo]);
+  await group.allreduce(buf, 'sum');
+  const n = buf[keys.length];
+  return Object.fromEntries(keys.map((k, i) => [k, buf[i] / n]));
 }
 
 /** Loss and metrics over a dataset's batches (all of them, or the first `batches`). */
@@ -188,7 +219,7 @@ export async function evaluateAsync(model: LayersModel, x: unknown, y: unknown, 
   if (!c) throw new Error('evaluateAsync: compile the model first');
   const d = model.evalData(x, y, 'evaluateAsync', c);
   const bs = checkPositiveInt(args.batchSize ?? DEFAULT_PREDICT_BATCH, 'evaluateAsync', 'batchSize');
-  return logTensors(model, c, await evaluateLogs(model, c, d, bs));
+  return logTensors(model, c, await evaluateLogs(model, c, d, bs, currentGroup()));
 }
 
 /** Evaluates over a dataset of {xs, ys} batches (all, or the first `args.batches`): [loss, ...metrics] as scalars. */

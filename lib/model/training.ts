@@ -520,7 +520,7 @@ export async function fit(model: LayersModel, x: unknown, y: unknown, args: Mode
     const v = val;
     await runEpochs(model, c, src, {
       epochs, initialEpoch, verbose, cbs, history, signal: args.signal, progressStream: args.progressStream,
-      validate: v ? () => evaluateLogs(model, c, v, DEFAULT_PREDICT_BATCH) : null,
+      validate: v ? () => evaluateLogs(model, c, v, DEFAULT_PREDICT_BATCH, group) : null,
       skipEpoch: () => src.skipEpoch(),
       dp,
     });

@@ -38,8 +38,12 @@ function model() {
     callbacks = [tf.callbacks.csvLogger(`${writers}/log.csv`), tf.callbacks.modelCheckpoint(`file://${writers}/ckpt-{epoch}`),
       tf.node.tensorBoard(`${writers}/tb`), tf.callbacks.backupAndRestore({ backupDir: `${writers}/backup`, deleteCheckpoint: false })];
   }
-  const h = await m.fit(x, y, { epochs: 2, batchSize: batch, seed: 5, verbose: 0, callbacks });
-  fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history }));
+  // validation (13 samples: uneven shards) and evaluateAsync are averaged over the ranks
+  const xv = x.slice([0], [13]);
+  const yv = y.slice([0], [13]);
+  const h = await m.fit(x, y, { epochs: 2, batchSize: batch, seed: 5, verbose: 0, callbacks, validationData: [xv, yv] });
+  const ev = (await m.evaluateAsync(x, y)).map((t) => t.dataSync()[0]);
+  fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history, evaluate: ev }));
   tf.distributed.destroy();
 })().catch((e) => {
   fs.writeFileSync(out, JSON.stringify({ error: e.message }));
