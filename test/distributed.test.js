@@ -120,6 +120,20 @@ t.test('a rank killed mid-epoch: the other fails fast with a clear error, no han
   t.ok(ms < 30000, `within the timeout and slack (${ms} ms)`);
 });
 
+t.test('a run killed in epoch 2 restarts from the backup of epoch 1 and ends as an uninterrupted run', { skip: gloo }, async (t) => {
+  const [ref] = await launch('seed', 1, '-', 8);
+  const backup = fs.mkdtempSync(path.join(tmp, 'backup-'));
+  const first = await launch('seed', 2, `file://${fs.mkdtempSync(path.join(tmp, 'store-'))}`, 4, ['--backup', backup, 'kill'], { CNN_TEST_TIMEOUT: '5000' });
+  t.equal(first[1].signal, 'SIGKILL', 'rank 1 died in epoch 2');
+  t.equal(first[0].code, 3, 'rank 0 failed');
+  const again = await launch('seed', 2, `file://${fs.mkdtempSync(path.join(tmp, 'store-'))}`, 4, ['--backup', backup]);
+  t.same(again.map((r) => r.code), [0, 0], again.map((r) => r.error || '').join(' '));
+  if (!again[0].params) return;
+  t.same(again[0].history.loss.length, 1, 'the restarted run trained only epoch 2');
+  const d = maxDiff(again[0].params, ref.params);
+  t.ok(d < 2e-5, `weights equal the uninterrupted single-process run's (max difference ${d.toExponential(2)})`);
+});
+
 t.test('mismatched batch sizes are refused before any step', { skip: gloo }, async (t) => {
   // two ranks started by hand with different batch sizes
   const dir = fs.mkdtempSync(path.join(tmp, 'store-'));

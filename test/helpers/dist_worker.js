@@ -10,6 +10,8 @@ const [net, rankS, worldS, store, batchS, out, ...rest] = process.argv.slice(2);
 const rank = Number(rankS), world = Number(worldS), batch = Number(batchS);
 const killAt = rest[0] === '--kill-at-step' ? Number(rest[1]) : -1;
 const writers = rest[0] === '--writers' ? rest[1] : null; // a folder every rank names: only rank 0 may write there
+const backup = rest[0] === '--backup' ? rest[1] : null; // backupAndRestore there; rank 1 dies in epoch 2 when rest[2] is 'kill'
+const killSecond = backup !== null && rest[2] === 'kill';
 
 function model() {
   tf.setSeed(11);
@@ -34,6 +36,13 @@ function model() {
   const x = tf.randomUniform([n, 12, 12, 1], 0, 1, 'float32', 3);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % 10), 'int32'), 10).cast('float32');
   let callbacks = killAt >= 0 && rank === 1 ? { onBatchEnd: (b) => { if (b === killAt) process.kill(process.pid, 'SIGKILL'); } } : undefined;
+  if (backup) {
+    let epoch = 0;
+    callbacks = [tf.callbacks.backupAndRestore({ backupDir: backup }), {
+      onEpochBegin: (e) => { epoch = e; },
+      onBatchEnd: (b) => { if (killSecond && rank === 1 && epoch === 1 && b === 2) process.kill(process.pid, 'SIGKILL'); },
+    }];
+  }
   if (writers) {
     callbacks = [tf.callbacks.csvLogger(`${writers}/log.csv`), tf.callbacks.modelCheckpoint(`file://${writers}/ckpt-{epoch}`),
       tf.node.tensorBoard(`${writers}/tb`), tf.callbacks.backupAndRestore({ backupDir: `${writers}/backup`, deleteCheckpoint: false })];
