@@ -134,6 +134,21 @@ t.test('a run killed in epoch 2 restarts from the backup of epoch 1 and ends as 
   t.ok(d < 2e-5, `weights equal the uninterrupted single-process run's (max difference ${d.toExponential(2)})`);
 });
 
+t.test('fitDataset: each rank reads its own shard; 2 ranks x batch 4 == 1 process x batch 8; uneven lengths stop together', { skip: gloo }, async (t) => {
+  const [ref] = await launch('seed', 1, '-', 8, ['--dataset', '48']);
+  const ranks = await launch('seed', 2, `file://${fs.mkdtempSync(path.join(tmp, 'store-'))}`, 4, ['--dataset', '48']);
+  t.same(ranks.map((r) => r.code), [0, 0], ranks.map((r) => r.error || '').join(' '));
+  if (ranks[0].params && ref.params) {
+    const d = maxDiff(ranks[0].params, ref.params);
+    t.ok(d < 2e-5, `weights equal the single process's (max difference ${d.toExponential(2)})`);
+    t.ok(maxDiff(ranks[0].history.loss, ref.history.loss) < 1e-5, 'and the epoch losses');
+  }
+  // 52 rows: rank 0 reads 7 batches, rank 1 six; both stop after six
+  const uneven = await launch('seed', 2, `file://${fs.mkdtempSync(path.join(tmp, 'store-'))}`, 4, ['--dataset', '52']);
+  t.same(uneven.map((r) => r.code), [0, 0], uneven.map((r) => r.error || '').join(' '));
+  if (uneven[0].params && uneven[1].params) t.equal(maxDiff(uneven[0].params, uneven[1].params), 0, 'the ranks end in step');
+});
+
 t.test('mismatched batch sizes are refused before any step', { skip: gloo }, async (t) => {
   // two ranks started by hand with different batch sizes
   const dir = fs.mkdtempSync(path.join(tmp, 'store-'));

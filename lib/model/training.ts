@@ -186,6 +186,8 @@ function classWeights(cw: Record<number, number>, y: Labels, n: number, d: numbe
 interface DataParallel {
   group: Group;
   grads: Float32Array;
+  /** fitDataset: ranks agree before each step that all of them have a batch (their datasets may differ in length). */
+  lockstep?: boolean;
 }
 
 /**
@@ -200,8 +202,9 @@ async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: 
   if (b.n > 0) {
     loss = await net.forwardBackwardAsync(engineArg(b.xs), engineArg(b.ys), b.sw, b.n);
     net.getGrads(dp.grads.subarray(0, P));
-    // this shard's share of the global batch's mean gradient (one pass; equal shards: 1 / W)
-    const w = b.n / total;
+    // this shard's share of the global batch's mean gradient (one pass; equal shards: 1 / W);
+    // a dataset's batch does not know the global size: weight by its own size, divide after
+    const w = b.globalN === undefined ? b.n : b.n / total;
     for (let i = 0; i < P; i++) dp.grads[i] *= w;
   } else {
     dp.grads.fill(0, 0, P);
@@ -212,7 +215,10 @@ async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: 
   } catch (e) {
     throw new Error(`fit: the gradient allreduce of step ${t} failed (a rank stopped, timed out or lost its connection): ${(e as Error).message}`);
   }
-  if (dp.grads[P] !== total) {
+  if (b.globalN === undefined) {
+    const inv = 1 / dp.grads[P];
+    for (let i = 0; i < P; i++) dp.grads[i] *= inv;
+  } else if (dp.grads[P] !== total) {
     throw new Error(`fit: step ${t}: the ranks' shards hold ${dp.grads[P]} samples, not the global batch's ${total}: the ranks are out of step`);
   }
   net.applyGradients(dp.grads.subarray(0, P), lr, t);
@@ -291,6 +297,15 @@ async function runEpochs(model: LayersModel, c: Compiled, src: BatchSource, o: L
         break;
       }
       const b = await src.next(step, epoch);
+      if (o.dp?.lockstep) {
+        // every rank steps only while all of them have a batch
+        const all = Float32Array.of(b ? 1 : 0);
+        await o.dp.group.allreduce(all, 'min');
+        if (all[0] === 0) {
+          b?.release?.();
+          break;
+        }
+      }
       if (!b) break;
       await o.cbs.batchBegin(step, { batch: step, size: b.n });
       c.iterations++;
@@ -620,6 +635,8 @@ export async function fitDataset(model: LayersModel, dataset: DatasetLike, args:
     const cbs = new CallbackList(args.callbacks);
     const history = new History();
     const stepsHint = args.batchesPerEpoch ?? datasetBatches(dataset);
+    // data-parallel: each rank reads its own dataset (its shard); the gradients are averaged per step
+    const group = currentGroup();
     src = new DatasetSource(model, c, dataset, stepsHint, args.batchesPerEpoch, epochs);
     if (args.batchesPerEpoch !== undefined) src.it = await openIterator(dataset, fn);
     const keys = logNames(c, model.outputNames);
@@ -627,11 +644,13 @@ export async function fitDataset(model: LayersModel, dataset: DatasetLike, args:
     const vd = args.validationData;
     const validate = vd
       ? async (): Promise<Logs> => {
-        if (Array.isArray(vd)) return evaluateLogs(model, c, model.evalData(vd[0], vd[1], `${fn}: validationData`, c), DEFAULT_PREDICT_BATCH);
+        if (Array.isArray(vd)) return evaluateLogs(model, c, model.evalData(vd[0], vd[1], `${fn}: validationData`, c), DEFAULT_PREDICT_BATCH, group);
         return evaluateDatasetLogs(model, vd as DatasetLike, c, args.validationBatches, fn);
       }
       : null;
-    await runEpochs(model, c, src, { epochs, initialEpoch, verbose, cbs, history, signal: args.signal, progressStream: args.progressStream, validate });
+    const dp = group ? await startDataParallel(model, c, group, { epochs, initialEpoch, 'batchesPerEpoch (0: a pass)': args.batchesPerEpoch ?? 0 }) : null;
+    if (dp) dp.lockstep = true;
+    await runEpochs(model, c, src, { epochs, initialEpoch, verbose, cbs, history, signal: args.signal, progressStream: args.progressStream, validate, dp });
     return history;
   } finally {
     await src?.discard();

@@ -12,6 +12,7 @@ const killAt = rest[0] === '--kill-at-step' ? Number(rest[1]) : -1;
 const writers = rest[0] === '--writers' ? rest[1] : null; // a folder every rank names: only rank 0 may write there
 const backup = rest[0] === '--backup' ? rest[1] : null; // backupAndRestore there; rank 1 dies in epoch 2 when rest[2] is 'kill'
 const killSecond = backup !== null && rest[2] === 'kill';
+const datasetRows = rest[0] === '--dataset' ? Number(rest[1]) : 0; // fitDataset on the first N rows, this rank's shard of each global batch
 
 function model() {
   tf.setSeed(11);
@@ -46,6 +47,17 @@ function model() {
   if (writers) {
     callbacks = [tf.callbacks.csvLogger(`${writers}/log.csv`), tf.callbacks.modelCheckpoint(`file://${writers}/ckpt-{epoch}`),
       tf.node.tensorBoard(`${writers}/tb`), tf.callbacks.backupAndRestore({ backupDir: `${writers}/backup`, deleteCheckpoint: false })];
+  }
+  if (datasetRows > 0) {
+    const xs = x.arraySync().slice(0, datasetRows);
+    const ys = y.arraySync().slice(0, datasetRows);
+    const mine = [];
+    for (let i = 0; i < datasetRows; i++) if (Math.floor((i % (batch * world)) / batch) === rank) mine.push(i);
+    const ds = tf.data.zip({ xs: tf.data.array(mine.map((i) => xs[i])), ys: tf.data.array(mine.map((i) => ys[i])) }).batch(batch);
+    const h = await m.fitDataset(ds, { epochs: 2, verbose: 0 });
+    fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history }));
+    tf.distributed.destroy();
+    return;
   }
   // validation (13 samples: uneven shards) and evaluateAsync are averaged over the ranks
   const xv = x.slice([0], [13]);
