@@ -164,7 +164,7 @@ t.test('mismatched batch sizes are refused before any step', { skip: gloo }, asy
   }
 });
 
-t.test('engine: forwardBackwardAsync, getGrads, applyGradients == trainStep (both backends, chain and graph)', async (t) => {
+t.test('engine: forwardBackwardAsync, getGrads, applyGradients(Async) == trainStep (both backends, chain and graph)', async (t) => {
   const backends = ['js'];
   try { tf.setBackend('native'); backends.unshift('native'); } catch { /* js only */ }
   const make = (graph) => {
@@ -195,11 +195,13 @@ t.test('engine: forwardBackwardAsync, getGrads, applyGradients == trainStep (bot
       for (let step = 1; step <= 2; step++) {
         await net.forwardBackwardAsync(x.dataSync(), y.dataSync(), null, 5);
         net.getGrads(g);
-        net.applyGradients(g, 0.05, step);
+        if (step === 1) net.applyGradients(g, 0.05, step);
+        else await net.applyGradientsAsync(g, 0.05, step);
       }
       t.ok(maxDiff(a.flatParams, b.flatParams) < 1e-6, `${be} ${graph ? 'graph' : 'chain'}: the same weights after two steps`);
       t.throws(() => net.applyGradients(new Float32Array(1), 0.1, 1), /g/, 'a short gradient is refused');
       t.throws(() => net.applyGradients(g, 0.1, 0), /t/, 'and a step below 1');
+      await t.rejects(net.applyGradientsAsync(new Float32Array(1), 0.1, 1), /g/, 'async: rejects a short gradient');
       a.dispose();
       b.dispose();
     }

@@ -160,6 +160,8 @@ export interface Network {
    * its forwardBackward, for a gradient combined elsewhere (the average over data-parallel ranks).
    */
   applyGradients(g: Float32Array, lr: number, t: number): void;
+  /** applyGradients off the main thread (native) or after yielding to the event loop (js); leave g alone until it settles. */
+  applyGradientsAsync(g: Float32Array, lr: number, t: number): Promise<void>;
   predict(out: Outputs, x: Inputs, n: number): void;
   predictAsync(out: Outputs, x: Inputs, n: number): Promise<void>;
   evaluate(out: Outputs, x: Inputs, y: LabelSet, sw: Float32Array | null, n: number): number;

@@ -221,7 +221,7 @@ async function dataParallelStep(net: EngineNet, dp: DataParallel, b: Batch, lr: 
   } else if (dp.grads[P] !== total) {
     throw new Error(`fit: step ${t}: the ranks' shards hold ${dp.grads[P]} samples, not the global batch's ${total}: the ranks are out of step`);
   }
-  net.applyGradients(dp.grads.subarray(0, P), lr, t);
+  await net.applyGradientsAsync(dp.grads.subarray(0, P), lr, t);
   return loss;
 }
 
@@ -251,6 +251,7 @@ export interface EngineNet {
   forwardBackwardAsync(x: Float32Array | Float32Array[], y: Labels | Labels[], sw: Float32Array | null, n: number): Promise<number>;
   getGrads(dst: Float32Array): void;
   applyGradients(g: Float32Array, lr: number, t: number): void;
+  applyGradientsAsync(g: Float32Array, lr: number, t: number): Promise<void>;
   predict(out: Float32Array | Float32Array[], x: Float32Array | Float32Array[], n: number): void;
   predictAsync(out: Float32Array | Float32Array[], x: Float32Array | Float32Array[], n: number): Promise<void>;
   getOutput(dst: Float32Array, k?: number): void;

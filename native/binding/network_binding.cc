@@ -377,6 +377,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                         InstanceMethod<&NetworkWrap::TrainStepAsync>("trainStepAsync"),
                         InstanceMethod<&NetworkWrap::ForwardBackwardAsync>("forwardBackwardAsync"),
                         InstanceMethod<&NetworkWrap::ApplyGradients>("applyGradients"),
+                        InstanceMethod<&NetworkWrap::ApplyGradientsAsync>("applyGradientsAsync"),
                         InstanceMethod<&NetworkWrap::Predict>("predict"),
                         InstanceMethod<&NetworkWrap::PredictAsync>("predictAsync"),
                         InstanceMethod<&NetworkWrap::Evaluate>("evaluate"),
@@ -550,6 +551,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
 
   Napi::Value TrainStepAsync(const Napi::CallbackInfo& info);
   Napi::Value ForwardBackwardAsync(const Napi::CallbackInfo& info);
+  Napi::Value ApplyGradientsAsync(const Napi::CallbackInfo& info);
 
   // applyGradients(g, lr, t): the optimizer update from the flat gradient g (paramCount floats).
   Napi::Value ApplyGradients(const Napi::CallbackInfo& info) {
@@ -799,6 +801,34 @@ Napi::Value NetworkWrap::ForwardBackwardAsync(const Napi::CallbackInfo& info) {
         },
         true, b.n);
     w->Hold(Value());
+    Napi::Promise p = w->Promise();
+    busy_ = true;
+    w->Queue();
+    return p;
+  } catch (const Napi::Error& e) {
+    return Rejected(env, e);
+  }
+}
+
+// applyGradientsAsync(g, lr, t): applyGradients off the main thread; g is held and read in place
+// (the caller leaves it alone until the promise settles).
+Napi::Value NetworkWrap::ApplyGradientsAsync(const Napi::CallbackInfo& info) {
+  const char* fn = "applyGradientsAsync";
+  Napi::Env env = info.Env();
+  try {
+    Ready(env, fn);
+    const float* g = F32(info, 0, fn, "g", param_count_);
+    float lr = (float)Num(info, 1, fn, "lr");
+    int64_t t = Int(info, 2, fn, "t", 1, kMaxSafe);
+    auto* w = new NetworkWorker(
+        env, fn, this,
+        [g, lr, t](Network& net) {
+          net.apply_gradients(g, lr, t);
+          return 0.f;
+        },
+        false, 0);
+    w->Hold(Value());
+    w->Hold(info[0]);
     Napi::Promise p = w->Promise();
     busy_ = true;
     w->Queue();

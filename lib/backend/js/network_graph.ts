@@ -664,6 +664,20 @@ class JsGraphNetwork implements Network {
     applyUpdate(this.trainVars, this.s.opt, lr, t);
   }
 
+  applyGradientsAsync(g: Float32Array, lr: number, t: number): Promise<void> {
+    const fn = 'applyGradientsAsync';
+    let ga: Float32Array;
+    return this.runAsync(() => {
+      this.ready(fn);
+      ga = argF32(fn, 'g', g, this.paramCount) as Float32Array;
+      this.readStep(fn, lr, t);
+    }, () => {
+      this.grads.set(ga.subarray(0, this.paramCount));
+      for (const v of this.s.vars) if (!v.trainable) this.grads.fill(0, v.offset, v.offset + v.size);
+      applyUpdate(this.trainVars, this.s.opt, lr, t);
+    });
+  }
+
   predict(out: Outputs, x: Inputs, n: number): void {
     const fn = 'predict';
     this.ready(fn);
