@@ -614,6 +614,12 @@ export class LayersModel implements CallbackModel, NodeOwner {
 
   /** @internal */
   beginTraining(fn: string): Compiled {
+    for (const l of this.weightLayers()) {
+      const keys = Object.keys(l.unapplied);
+      if (keys.length === 0) continue;
+      throw new Error(`${fn}: layer ${l.name} has ${keys.join(', ')} from its model file, which cnn-node does not apply in training yet: ` +
+        `training would silently leave ${keys.length > 1 ? 'them' : 'it'} out. To train without ${keys.length > 1 ? 'them' : 'it'}, empty layer.unapplied (model.getLayer('${l.name}').unapplied = {})`);
+    }
     const c = this.engine.beginTraining(fn);
     this.syncViews();
     return c;

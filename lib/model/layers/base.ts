@@ -71,6 +71,13 @@ export abstract class Layer {
   outputShape?: number[];
   /** The calls of this layer in the Functional API (layer.apply), in order. */
   inboundNodes: InboundNode[] = [];
+  /**
+   * Options read from a model file that the engine does not apply yet (regularizers and
+   * constraints, by their camelCase config keys): written back when the model is saved, and
+   * refused by fit / fitDataset / trainOnBatch (training would silently leave them out). Inference
+   * is unaffected. Empty this object to train without them on purpose.
+   */
+  unapplied: Record<string, unknown> = {};
   weightSpecs: WeightSpec[] = [];
   /** Views into the model's parameter buffer, one per weight spec (set when the model is built). */
   weightViews: Float32Array[] = [];

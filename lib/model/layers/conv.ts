@@ -108,6 +108,7 @@ export class Conv2D extends Layer {
       kernelInitializer: { className: this.kernelInitializer.className, config: this.kernelInitializer.getConfig() },
       biasInitializer: { className: this.biasInitializer.className, config: this.biasInitializer.getConfig() },
       kernelRegularizer: null, biasRegularizer: null, activityRegularizer: null, kernelConstraint: null, biasConstraint: null,
+      ...this.unapplied,
     };
   }
 }

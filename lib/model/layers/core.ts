@@ -61,6 +61,7 @@ export class Dense extends Layer {
       kernelInitializer: { className: this.kernelInitializer.className, config: this.kernelInitializer.getConfig() },
       biasInitializer: { className: this.biasInitializer.className, config: this.biasInitializer.getConfig() },
       kernelRegularizer: null, biasRegularizer: null, activityRegularizer: null, kernelConstraint: null, biasConstraint: null,
+      ...this.unapplied,
     };
   }
 }

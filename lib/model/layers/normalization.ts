@@ -71,6 +71,7 @@ export class BatchNormalization extends Layer {
       gammaInitializer: ic(this.inits[0]), betaInitializer: ic(this.inits[1]),
       movingMeanInitializer: ic(this.inits[2]), movingVarianceInitializer: ic(this.inits[3]),
       betaRegularizer: null, gammaRegularizer: null, betaConstraint: null, gammaConstraint: null,
+      ...this.unapplied,
     };
   }
 }

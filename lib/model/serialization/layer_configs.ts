@@ -4,7 +4,8 @@
  * layer, accepting what TF.js writes, what tensorflowjs_converter writes from Keras 2, and the
  * Keras 3 spellings (InputLayer batch_shape, DTypePolicy objects, module / registered_name /
  * build_config keys, Keras initializer class names). Regularisers and constraints in a file are
- * dropped (the engine has none); the weights they shaped load as they are.
+ * not applied by the engine yet: they are kept on the layer (layer.unapplied), written back on
+ * save, warned about when loading and refused by training (never a silent drop).
  */
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
@@ -347,6 +348,17 @@ const ALIASES: Record<string, string> = {
 
 export const SUPPORTED_LAYER_CLASSES = Object.keys(readers);
 
+/** Config keys (camelCase) of options the engine does not apply yet; see Layer.unapplied. */
+const UNAPPLIED_KEYS = [
+  'kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint',
+  'betaRegularizer', 'gammaRegularizer', 'betaConstraint', 'gammaConstraint',
+];
+
+function describeOption(v: unknown): string {
+  if (isPlainObject(v) && typeof v.className === 'string') return `${v.className}${isPlainObject(v.config) ? ` ${JSON.stringify(v.config)}` : ''}`;
+  return JSON.stringify(v);
+}
+
 /** Rebuilds one layer from its class name and camelCase config. */
 export function layerFromConfig(className: unknown, config: unknown, ctx: LayerContext): Layer {
   if (typeof className !== 'string') fail(ctx, `class_name must be a string, received ${shown(className)}`);
@@ -358,7 +370,15 @@ export function layerFromConfig(className: unknown, config: unknown, ctx: LayerC
   }
   if (!isPlainObject(config)) fail(ctx, `the config of a ${className} layer must be an object`);
   try {
-    return reader(config, ctx);
+    const layer = reader(config, ctx);
+    for (const k of UNAPPLIED_KEYS) {
+      const v = (config as Config)[k];
+      if (v === undefined || v === null) continue;
+      layer.unapplied[k] = v;
+      process.emitWarning(`${ctx.where} (${layer.name}): ${k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} ${describeOption(v)} is kept in the model but not applied: ` +
+        'cnn-node does not apply regularizers or constraints in training yet (fit refuses the model until layer.unapplied is emptied)');
+    }
+    return layer;
   } catch (e) {
     const msg = (e as Error).message;
     if (msg.startsWith(ctx.where)) throw e;
