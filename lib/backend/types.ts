@@ -50,6 +50,13 @@ export enum LayerKind {
   Dot = 17,
   /** A view: `out` is the new per-sample shape (same size). */
   Reshape = 18,
+  // registry kinds (lib/backend/js/nodes/node_kind.ts; numbers reserved in native/engine/nodes/node_kind.h)
+  /** `pad` = [top, bottom, left, right] zero rows / columns. */
+  ZeroPadding2D = 19,
+  Cropping2D = 20, UpSampling2D = 21, DepthwiseConv2D = 22, Conv2DTranspose = 23, LayerNorm = 24, PReLU = 25,
+  Softmax = 26, SpatialDropout2D = 27, GaussianNoise = 28, GaussianDropout = 29, Rescaling = 30, Resizing = 31,
+  CenterCrop = 32, RandomFlip = 33, RandomRotation = 34, RandomZoom = 35, RandomTranslation = 36,
+  RandomContrast = 37, RandomCrop = 38,
 }
 
 /** Mirrors `cnn::OptimizerKind`. */
@@ -96,6 +103,8 @@ export interface LayerSpec {
   axis?: number;
   /** Dot: L2-normalise both vectors first (cosine proximity). */
   normalize?: boolean;
+  /** ZeroPadding2D: [top, bottom, left, right]; absent = [0, 0, 0, 0]. */
+  pad?: [number, number, number, number];
 }
 
 /** The loss of one model output (graph form); total loss = sum of weight * loss. */

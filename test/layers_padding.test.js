@@ -1,0 +1,126 @@
+'use strict';
+// ZeroPadding2D (the first registry kind, native/engine/nodes/padding.cc and its TS twin
+// lib/backend/js/nodes/padding.ts): forward against TF.js, numeric gradients through it, both
+// backends step by step, chain form runs on the graph engine, validation messages.
+
+const t = require('tap');
+const tf = require('@tensorflow/tfjs');
+const { loadBackends, makeRng } = require('./helpers/common');
+const { gradcheck } = require('./helpers/gradcheck');
+const { K, GraphBuilder, graphParams, graphBatch } = require('./helpers/graph');
+
+const backends = loadBackends().backends.filter((b) => !b.skip).map((b) => b.K);
+const ZeroPadding2D = 19;
+const LOSS_MSE = 3;
+
+GraphBuilder.prototype.zeroPad = function zeroPad(id, pad) {
+  const [H, W, C] = this.shapes[id];
+  return this.node({ kind: ZeroPadding2D, out: [H + pad[0] + pad[1], W + pad[2] + pad[3], C], pad }, [id]);
+};
+
+/** conv -> pad -> conv -> gap -> dense (a chain: runs on the graph engine because of the pad). */
+function padNet(pad) {
+  const b = new GraphBuilder([[5, 4, 2]]);
+  const c = b.conv(0, 3, { act: 6 });
+  const p = b.zeroPad(c, pad);
+  const c2 = b.conv(p, 2, { act: 6 });
+  const g = b.gap(c2);
+  const o = b.dense(g, 3);
+  return b.spec([o], [{ loss: LOSS_MSE }]);
+}
+
+function make(k, spec, seed = 1) {
+  const params = graphParams(spec, seed);
+  return { net: k.createNetwork(spec, params, new Float32Array(params.length * 3)), params };
+}
+
+for (const k of backends) {
+  t.test(`${k.name}: ZeroPadding2D forward equals tf.layers.zeroPadding2d`, (tt) => {
+    for (const pad of [[1, 1, 1, 1], [0, 2, 3, 1], [2, 0, 0, 0]]) {
+      const b = new GraphBuilder([[3, 4, 2]]);
+      const p = b.zeroPad(0, pad);
+      const spec = b.spec([p], [{ loss: LOSS_MSE }]);
+      const net = k.createNetwork(spec, new Float32Array(0), new Float32Array(0));
+      const n = 2, rng = makeRng(3);
+      const x = Float32Array.from({ length: n * 24 }, () => rng.normal());
+      const out = new Float32Array(n * spec.layers[0].out.reduce((a, c) => a * c, 1));
+      net.predict(out, x, n);
+      const want = tf.tidy(() => tf.layers.zeroPadding2d({ padding: [[pad[0], pad[1]], [pad[2], pad[3]]] })
+        .apply(tf.tensor4d(x, [n, 3, 4, 2])).dataSync());
+      tt.same(Array.from(out), Array.from(want), `pad ${pad}`);
+      net.dispose();
+    }
+    tt.end();
+  });
+
+  t.test(`${k.name}: ZeroPadding2D: parameter gradients through it against central differences`, (tt) => {
+    const spec = padNet([1, 2, 0, 1]);
+    const { net, params } = make(k, spec);
+    const n = 3;
+    const { xs, ys } = graphBatch(spec, n);
+    const grads = new Float32Array(net.paramCount);
+    const rep = gradcheck(tt, {
+      name: `${k.name} pad`,
+      inputs: { params },
+      forward: () => net.forwardBackward(xs, ys, null, n),
+      backward: () => { net.getGrads(grads); return { params: grads }; },
+      eps: 1e-2, tol: 2e-2, samples: 60,
+    });
+    tt.ok(rep.params.checked > 0, 'some coordinates checked');
+    net.dispose();
+    tt.end();
+  });
+
+  t.test(`${k.name}: ZeroPadding2D: bad specs are refused with the layer named`, (tt) => {
+    const b = new GraphBuilder([[3, 3, 1]]);
+    b.zeroPad(0, [1, 1, 1, 1]);
+    const spec = b.spec([1], [{ loss: LOSS_MSE }]);
+    spec.layers[0].out = [5, 4, 1];
+    tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)),
+      { message: 'layers[0] (ZeroPadding2D): out must be [5, 5, 1], received [5, 4, 1]' });
+    spec.layers[0].pad = [1, 1, -1, 1];
+    tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)),
+      { message: 'createNetwork: layers[0].pad[2] must be a non-negative integer, received -1' });
+    spec.layers[0].pad = [1, 1, 1, 1];
+    spec.layers[0].kind = 20;  // reserved, not registered on this branch
+    tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)),
+      { message: 'layers[0] (?): unknown layer kind 20' });
+    tt.end();
+  });
+}
+
+function maxRel(a, b) {
+  let m = 0, s = 0;
+  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m / Math.max(s, 1e-6);
+}
+
+if (backends.length === 2) {
+  const [A, B] = backends;
+  t.test(`${A.name} and ${B.name} agree step by step with ZeroPadding2D`, (tt) => {
+    const spec = padNet([2, 1, 1, 0]);
+    spec.opt = { kind: 2 };
+    const a = make(A, spec), b = make(B, spec);
+    const n = 4;
+    for (let step = 1; step <= 3; step++) {
+      const { xs, ys } = graphBatch(spec, n, 10 + step);
+      const la = a.net.trainStep(xs, ys, null, n, 0.01, step);
+      const lb = b.net.trainStep(xs, ys, null, n, 0.01, step);
+      tt.ok(Math.abs(la - lb) <= 1e-4 * Math.max(1, Math.abs(la)), `step ${step}: loss ${la} vs ${lb}`);
+      const ga = new Float32Array(a.net.paramCount), gb = new Float32Array(b.net.paramCount);
+      a.net.getGrads(ga);
+      b.net.getGrads(gb);
+      tt.ok(maxRel(ga, gb) < 1e-3, `step ${step}: gradients (rel ${maxRel(ga, gb)})`);
+    }
+    for (const m of [a, b]) {
+      const bytes = m.net.arenaBytes();
+      const { xs, ys } = graphBatch(spec, n, 20);
+      m.net.trainStep(xs, ys, null, n, 0.01, 4);
+      tt.equal(m.net.arenaBytes(), bytes, 'no allocation after the first batch');
+    }
+    a.net.dispose();
+    b.net.dispose();
+    tt.end();
+  });
+}
