@@ -124,3 +124,81 @@ if (backends.length === 2) {
     tt.end();
   });
 }
+
+// ---- the model side: tf.layers-style class, files both ways, ONNX ---------------------------------
+
+const cnn = require('..');
+const ort = require('onnxruntime-node');
+
+function seq(ns, padding) {
+  return ns.sequential({
+    layers: [
+      ns.layers.conv2d({ inputShape: [6, 5, 2], filters: 3, kernelSize: 3, activation: 'relu', name: 'c1' }),
+      ns.layers.zeroPadding2d({ padding, name: 'zp' }),
+      ns.layers.conv2d({ filters: 2, kernelSize: 2, name: 'c2' }),
+      ns.layers.flatten({ name: 'f' }),
+      ns.layers.dense({ units: 3, name: 'd' }),
+    ],
+  });
+}
+
+function values(n, seed) {
+  const r = makeRng(seed);
+  return Float32Array.from({ length: n }, () => r.normal() * 0.5);
+}
+
+async function toMemory(m, io) {
+  let arts;
+  await m.save(io.withSaveHandler(async (a) => { arts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  return arts;
+}
+
+const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+for (const backend of cnn.getBackends ? cnn.getBackends() : ['native', 'js']) {
+  t.test(`zeroPadding2d in a model (${backend}): shapes, TF.js predictions, files both ways, ONNX`, async (tt) => {
+    cnn.setBackend(backend);
+    for (const padding of [1, [2, 1], [[1, 0], [0, 2]]]) {
+      const m = seq(cnn, padding);
+      const tm = seq(tf, padding);
+      tt.same(m.layers[1].outputShape, tm.layers[1].outputShape.slice(1), `padding ${JSON.stringify(padding)}: output shape`);
+      tm.setWeights(m.getWeights().map((w, i) => tf.tensor(values(w.size, 5 + i), w.shape)));
+      m.setWeights(tm.getWeights().map((w) => cnn.tensor(w.dataSync(), w.shape)));
+      const x = values(2 * 60, 9);
+      const want = tm.predict(tf.tensor(x, [2, 6, 5, 2])).dataSync();
+      const got = m.predict(cnn.tensor(x, [2, 6, 5, 2])).values;
+      tt.ok(maxDiff(got, want) < 1e-5, `padding ${JSON.stringify(padding)}: predictions equal TF.js (${maxDiff(got, want)})`);
+      // cnn-node -> TF.js and back
+      const arts = await toMemory(m, cnn.io);
+      const zl = arts.modelTopology.config.layers.find((l) => l.class_name === 'ZeroPadding2D');
+      tt.same(zl.config.padding, tm.layers[1].getConfig().padding, 'config padding as TF.js writes it');
+      const tm2 = await tf.loadLayersModel(tf.io.fromMemory(arts));
+      tt.ok(maxDiff(tm2.predict(tf.tensor(x, [2, 6, 5, 2])).dataSync(), got) < 1e-5, 'TF.js loads the file');
+      const back = await cnn.loadLayersModel(cnn.io.fromMemory(arts));
+      tt.ok(maxDiff(back.predict(cnn.tensor(x, [2, 6, 5, 2])).values, got) === 0, 'cnn-node reloads it exactly');
+      // TF.js -> cnn-node
+      const tarts = await toMemory(tm, tf.io);
+      const fromTf = await cnn.loadLayersModel(cnn.io.fromMemory(tarts));
+      tt.ok(maxDiff(fromTf.predict(cnn.tensor(x, [2, 6, 5, 2])).values, want) < 1e-5, 'a TF.js file loads');
+      // ONNX in onnxruntime
+      const s = await ort.InferenceSession.create(m.toOnnx(), { intraOpNumThreads: 1 });
+      const o = await s.run({ input: new ort.Tensor('float32', x, [2, 6, 5, 2]) });
+      tt.ok(maxDiff(o.output.data, got) < 1e-4, `ONNX (Pad) in onnxruntime equals predict (${maxDiff(o.output.data, got)})`);
+      // trains (graph engine) with a falling loss
+      m.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+      const y = cnn.tensor(values(6, 3), [2, 3]);
+      const h = await m.fit(cnn.tensor(x, [2, 6, 5, 2]), y, { epochs: 5, batchSize: 2, verbose: 0 });
+      tt.ok(h.history.loss[4] < h.history.loss[0], `trains: loss ${h.history.loss[0]} -> ${h.history.loss[4]}`);
+      for (const q of [m, back, fromTf]) q.dispose();
+    }
+    tt.end();
+  });
+}
+
+t.test('zeroPadding2d: bad options are refused naming the layer and the option', (tt) => {
+  tt.throws(() => cnn.layers.zeroPadding2d({ padding: -1, name: 'z' }), /zeroPadding2d\(z\): padding must be a non-negative integer/);
+  tt.throws(() => cnn.layers.zeroPadding2d({ padding: [1, 2, 3], name: 'z' }), /zeroPadding2d\(z\): padding/);
+  tt.throws(() => cnn.layers.zeroPadding2d({ dataFormat: 'channelsFirst', name: 'z' }),
+    /zeroPadding2d\(z\): dataFormat 'channelsFirst' is not supported/);
+  tt.end();
+});

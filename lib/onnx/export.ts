@@ -10,6 +10,8 @@
  * Dense -> Gemm (MatMul + Add beyond 2-D); BatchNormalization -> BatchNormalization (inference);
  * Dropout -> nothing; activations -> Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus,
  * Clip (relu6), x * Sigmoid(x) (swish), exact GELU through Erf, Softmax on the channel axis.
+ * Registry layers (lib/model/layers/registry.ts) map themselves through toOnnx: ZeroPadding2D -> Pad
+ * (constant zeros on H and W, in the running layout).
  */
 import { Act } from '../backend/types';
 import { defaultAlpha } from '../model/activations';
@@ -17,7 +19,7 @@ import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, MaxPooling2D,
 } from '../model/layers';
-import type { Layer } from '../model/layers';
+import type { Layer, OnnxEmitter } from '../model/layers';
 import type { Sequential } from '../model/sequential';
 import { attr, GraphBuilder, valueInfo } from './graph';
 import { onnxModelType } from './schema';
@@ -207,6 +209,9 @@ class Exporter {
     if (l instanceof Flatten) return this.flatten(l);
     if (l instanceof BatchNormalization) return this.batchNorm(l);
     if (l instanceof Activation) return this.activation(l.activation, l.alpha, l.name);
+    // registry families (lib/model/layers/registry.ts) map themselves
+    const own = (l as Layer & { toOnnx?: (ex: OnnxEmitter) => void }).toOnnx;
+    if (typeof own === 'function') return own.call(l, this as unknown as OnnxEmitter);
     throw new Error(`toOnnx: layer ${l.name} (${l.className}) has no ONNX mapping`);
   }
 }
