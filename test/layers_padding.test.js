@@ -82,9 +82,8 @@ for (const k of backends) {
     tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)),
       { message: 'createNetwork: layers[0].pad[2] must be a non-negative integer, received -1' });
     spec.layers[0].pad = [1, 1, 1, 1];
-    spec.layers[0].kind = 20;  // reserved, not registered on this branch
-    tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)),
-      { message: 'layers[0] (?): unknown layer kind 20' });
+    spec.layers[0].kind = 1000;
+    tt.throws(() => k.createNetwork(spec, new Float32Array(0), new Float32Array(0)), /layers\[0\]\.kind must be an integer/);
     tt.end();
   });
 }
@@ -200,5 +199,123 @@ t.test('zeroPadding2d: bad options are refused naming the layer and the option',
   tt.throws(() => cnn.layers.zeroPadding2d({ padding: [1, 2, 3], name: 'z' }), /zeroPadding2d\(z\): padding/);
   tt.throws(() => cnn.layers.zeroPadding2d({ dataFormat: 'channelsFirst', name: 'z' }),
     /zeroPadding2d\(z\): dataFormat 'channelsFirst' is not supported/);
+  tt.end();
+});
+
+// ---- Cropping2D and UpSampling2D ------------------------------------------------------------------
+
+const Cropping2D = 20, UpSampling2D = 21;
+
+GraphBuilder.prototype.crop = function crop(id, c) {
+  const [H, W, C] = this.shapes[id];
+  return this.node({ kind: Cropping2D, out: [H - c[0] - c[1], W - c[2] - c[3], C], crop: c }, [id]);
+};
+GraphBuilder.prototype.up = function up(id, size, interpolation) {
+  const [H, W, C] = this.shapes[id];
+  return this.node({ kind: UpSampling2D, out: [H * size[0], W * size[1], C], size, interpolation }, [id]);
+};
+
+const NODE_CASES = [
+  ['Cropping2D [1, 0, 2, 1]', (b, id) => b.crop(id, [1, 0, 2, 1]), (x) => tf.layers.cropping2D({ cropping: [[1, 0], [2, 1]] }).apply(x)],
+  ['UpSampling2D nearest [2, 3]', (b, id) => b.up(id, [2, 3], 0), (x) => tf.layers.upSampling2d({ size: [2, 3] }).apply(x)],
+  ['UpSampling2D bilinear [2, 2]', (b, id) => b.up(id, [2, 2], 1), (x) => tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }).apply(x)],
+  ['UpSampling2D bilinear [3, 2]', (b, id) => b.up(id, [3, 2], 1), (x) => tf.layers.upSampling2d({ size: [3, 2], interpolation: 'bilinear' }).apply(x)],
+];
+
+for (const k of backends) {
+  for (const [name, add, tfOp] of NODE_CASES) {
+    t.test(`${k.name}: ${name}: forward equals TF.js, gradients against central differences`, (tt) => {
+      const b = new GraphBuilder([[4, 5, 2]]);
+      const o = add(b, 0);
+      const spec = b.spec([o], [{ loss: LOSS_MSE }]);
+      const net = k.createNetwork(spec, new Float32Array(0), new Float32Array(0));
+      const n = 2, rng = makeRng(4);
+      const x = Float32Array.from({ length: n * 40 }, () => rng.normal());
+      const out = new Float32Array(n * spec.layers[0].out.reduce((a, c) => a * c, 1));
+      net.predict(out, x, n);
+      const want = tf.tidy(() => tfOp(tf.tensor4d(x, [n, 4, 5, 2])).dataSync());
+      let worst = 0;
+      for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - want[i]));
+      tt.ok(out.length === want.length && worst < 1e-6, `forward equals TF.js (max diff ${worst})`);
+      net.dispose();
+
+      // gradients through it: conv -> node -> conv -> gap -> dense
+      const b2 = new GraphBuilder([[4, 5, 2]]);
+      const c = b2.conv(0, 3, { act: 6 });
+      const m = add(b2, c);
+      const c2 = b2.conv(m, 2, { act: 6 });
+      const d = b2.dense(b2.gap(c2), 3);
+      const spec2 = b2.spec([d], [{ loss: LOSS_MSE }]);
+      const { net: net2, params } = make(k, spec2);
+      const { xs, ys } = graphBatch(spec2, 3);
+      const grads = new Float32Array(net2.paramCount);
+      const rep = gradcheck(tt, {
+        name: `${k.name} ${name}`, inputs: { params },
+        forward: () => net2.forwardBackward(xs, ys, null, 3),
+        backward: () => { net2.getGrads(grads); return { params: grads }; },
+        eps: 1e-2, tol: 2e-2, samples: 60,
+      });
+      tt.ok(rep.params.checked > 0, 'some coordinates checked');
+      net2.dispose();
+      tt.end();
+    });
+  }
+}
+
+function seq2(ns, mk) {
+  return ns.sequential({
+    layers: [
+      ns.layers.conv2d({ inputShape: [6, 5, 2], filters: 3, kernelSize: 2, activation: 'tanh', name: 'c1' }),
+      mk(ns),
+      ns.layers.conv2d({ filters: 2, kernelSize: 2, name: 'c2' }),
+      ns.layers.flatten({ name: 'f' }),
+      ns.layers.dense({ units: 3, name: 'd' }),
+    ],
+  });
+}
+
+const MODEL_CASES = [
+  ['cropping2D 1', (ns) => ns.layers.cropping2D({ cropping: 1, name: 'l' })],
+  ['cropping2D [[1, 0], [0, 2]]', (ns) => ns.layers.cropping2D({ cropping: [[1, 0], [0, 2]], name: 'l' })],
+  ['upSampling2d nearest', (ns) => ns.layers.upSampling2d({ size: [2, 3], name: 'l' })],
+  ['upSampling2d bilinear', (ns) => ns.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear', name: 'l' })],
+];
+
+for (const backend of ['native', 'js']) {
+  t.test(`cropping2D / upSampling2d in a model (${backend}): TF.js predictions, files both ways, ONNX`, async (tt) => {
+    cnn.setBackend(backend);
+    for (const [what, mk] of MODEL_CASES) {
+      const m = seq2(cnn, mk);
+      const tm = seq2(tf, mk);
+      tt.same(m.layers[1].outputShape, tm.layers[1].outputShape.slice(1), `${what}: output shape`);
+      tm.setWeights(m.getWeights().map((w, i) => tf.tensor(values(w.size, 5 + i), w.shape)));
+      m.setWeights(tm.getWeights().map((w) => cnn.tensor(w.dataSync(), w.shape)));
+      const x = values(2 * 60, 9);
+      const want = tm.predict(tf.tensor(x, [2, 6, 5, 2])).dataSync();
+      const got = m.predict(cnn.tensor(x, [2, 6, 5, 2])).values;
+      tt.ok(maxDiff(got, want) < 1e-5, `${what}: predictions equal TF.js (${maxDiff(got, want)})`);
+      const arts = await toMemory(m, cnn.io);
+      const tm2 = await tf.loadLayersModel(tf.io.fromMemory(arts));
+      tt.ok(maxDiff(tm2.predict(tf.tensor(x, [2, 6, 5, 2])).dataSync(), got) < 1e-5, `${what}: TF.js loads the file`);
+      const back = await cnn.loadLayersModel(cnn.io.fromMemory(arts));
+      tt.ok(maxDiff(back.predict(cnn.tensor(x, [2, 6, 5, 2])).values, got) === 0, `${what}: cnn-node reloads it exactly`);
+      const fromTf = await cnn.loadLayersModel(cnn.io.fromMemory(await toMemory(tm, tf.io)));
+      tt.ok(maxDiff(fromTf.predict(cnn.tensor(x, [2, 6, 5, 2])).values, want) < 1e-5, `${what}: a TF.js file loads`);
+      const s = await ort.InferenceSession.create(m.toOnnx(), { intraOpNumThreads: 1 });
+      const o = await s.run({ input: new ort.Tensor('float32', x, [2, 6, 5, 2]) });
+      tt.ok(maxDiff(o.output.data, got) < 1e-4, `${what}: ONNX in onnxruntime equals predict (${maxDiff(o.output.data, got)})`);
+      for (const q of [m, back, fromTf]) q.dispose();
+    }
+    tt.end();
+  });
+}
+
+t.test('cropping2D / upSampling2d: bad options are refused naming the layer and the option', (tt) => {
+  tt.throws(() => cnn.layers.cropping2D({ cropping: [1, -1], name: 'c' }), /cropping2D\(c\): cropping must be/);
+  tt.throws(() => cnn.sequential({ layers: [cnn.layers.cropping2D({ inputShape: [4, 4, 1], cropping: 2, name: 'c' })] }).build(),
+    /Cropping2D\(c\): cropping .* removes the whole input 4x4/);
+  tt.throws(() => cnn.layers.upSampling2d({ size: 0, name: 'u' }), /upSampling2d\(u\): size must be/);
+  tt.throws(() => cnn.layers.upSampling2d({ interpolation: 'bicubic', name: 'u' }), /upSampling2d\(u\): interpolation must be 'nearest' or 'bilinear'/);
+  tt.throws(() => cnn.layers.upSampling2d({ dataFormat: 'channelsFirst', name: 'u' }), /upSampling2d\(u\): dataFormat/);
   tt.end();
 });

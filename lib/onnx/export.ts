@@ -11,7 +11,8 @@
  * Dropout -> nothing; activations -> Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus,
  * Clip (relu6), x * Sigmoid(x) (swish), exact GELU through Erf, Softmax on the channel axis.
  * Registry layers (lib/model/layers/registry.ts) map themselves through toOnnx: ZeroPadding2D -> Pad
- * (constant zeros on H and W, in the running layout).
+ * (constant zeros on H and W, in the running layout), Cropping2D -> Slice, UpSampling2D -> Resize
+ * (NCHW; coordinate_transformation_mode asymmetric, nearest_mode floor: TF.js's sampling).
  */
 import { Act } from '../backend/types';
 import { defaultAlpha } from '../model/activations';

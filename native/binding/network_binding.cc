@@ -204,6 +204,9 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   s.axis = (int)IntField(o, "axis", path, 0, 2, 2);
   s.normalize = BoolField(o, "normalize", path, false);
   IntsField(o, "pad", path, 4, 0, s.pad);
+  IntsField(o, "crop", path, 4, 0, s.crop);
+  IntsField(o, "size", path, 2, 0, s.size);
+  s.interpolation = (int)IntField(o, "interpolation", path, 0, 1, 0);
   // The engine multiplies these; refuse what would overflow before it does.
   if (conv) {
     SafeProduct(v.Env(), path + " kernel (kh * kw * in[2] * filters)", {s.kh, s.kw, s.in[2], s.filters});

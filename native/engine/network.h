@@ -63,7 +63,10 @@ struct LayerSpec {
   int axis = 2;            // Concatenate: 0 = H, 1 = W, 2 = C
   bool normalize = false;  // Dot: of the L2-normalised vectors
   // Registry kinds' fields (engine/nodes/): read by name by the binding.
-  int pad[4] = {0, 0, 0, 0};  // ZeroPadding2D: rows added at the top, bottom, columns at the left, right
+  int pad[4] = {0, 0, 0, 0};   // ZeroPadding2D: rows added at the top, bottom, columns at the left, right
+  int crop[4] = {0, 0, 0, 0};  // Cropping2D: rows removed at the top, bottom, columns at the left, right
+  int size[2] = {1, 1};        // UpSampling2D: row and column factors
+  int interpolation = 0;       // UpSampling2D: 0 nearest, 1 bilinear (kernels/upsampling.h)
 };
 
 // The loss of one model output (graph form). Total loss = sum over outputs of weight * loss.

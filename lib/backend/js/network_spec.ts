@@ -39,6 +39,11 @@ export interface LayerInfo {
   normalize: boolean;
   /** Registry kinds' fields (nodes/). ZeroPadding2D: top, bottom, left, right. */
   pad: [number, number, number, number];
+  /** Cropping2D: top, bottom, left, right. */
+  crop: [number, number, number, number];
+  /** UpSampling2D: row, column factors; interpolation 0 nearest, 1 bilinear. */
+  size: [number, number];
+  interpolation: number;
   /** Registry kinds: the descriptor, the ranges its shape rule listed, floats per sample saved. */
   node?: NodeKind;
   nodeParams: NodeParam[];
@@ -203,6 +208,9 @@ function readLayer(v: unknown, path: string): LayerInfo {
     axis: intField(v, 'axis', path, 0, 2, 2),
     normalize: boolField(v, 'normalize', path, false),
     pad: intsField(v, 'pad', path, 4, [0, 0, 0, 0]) as [number, number, number, number],
+    crop: intsField(v, 'crop', path, 4, [0, 0, 0, 0]) as [number, number, number, number],
+    size: intsField(v, 'size', path, 2, [1, 1]) as [number, number],
+    interpolation: intField(v, 'interpolation', path, 0, 1, 0),
     nodeParams: [],
     savedSize: 0,
   };

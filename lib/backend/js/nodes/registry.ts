@@ -1,10 +1,12 @@
 /** The registration list of node kinds (node_kind.ts): one line per kind. */
 import { LayerKind } from '../../types';
 import { NodeKind } from './node_kind';
-import { zeroPadding2dNode } from './padding';
+import { cropping2dNode, upsampling2dNode, zeroPadding2dNode } from './padding';
 
 const ALL: NodeKind[] = [
   zeroPadding2dNode,
+  cropping2dNode,
+  upsampling2dNode,
 ];
 
 const BY_KIND = new Map<LayerKind, NodeKind>(ALL.map((k) => [k.kind, k]));
