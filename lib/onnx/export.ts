@@ -12,7 +12,8 @@
  * Clip (relu6), x * Sigmoid(x) (swish), exact GELU through Erf, Softmax on the channel axis.
  * Registry layers (lib/model/layers/registry.ts) map themselves through toOnnx: ZeroPadding2D -> Pad
  * (constant zeros on H and W, in the running layout), Cropping2D -> Slice, UpSampling2D -> Resize
- * (NCHW; coordinate_transformation_mode asymmetric, nearest_mode floor: TF.js's sampling).
+ * (NCHW; coordinate_transformation_mode asymmetric, nearest_mode floor: TF.js's sampling); the 1-D
+ * layers -> 1-D Conv / MaxPool / AveragePool in NCL between Transposes, ReduceMean / ReduceMax.
  */
 import { Act } from '../backend/types';
 import { defaultAlpha } from '../model/activations';
@@ -201,6 +202,9 @@ class Exporter {
 
   layer(l: Layer): void {
     if (l instanceof InputLayer || l instanceof Dropout) return;
+    // registry families (lib/model/layers/registry.ts) map themselves
+    const own = (l as Layer & { toOnnx?: (ex: OnnxEmitter) => void }).toOnnx;
+    if (typeof own === 'function') return own.call(l, this as unknown as OnnxEmitter);
     if (l instanceof Conv2D) return this.conv(l);
     if (l instanceof Dense) return this.dense(l);
     if (l instanceof MaxPooling2D) return this.pool(l, 'MaxPool');
@@ -210,9 +214,6 @@ class Exporter {
     if (l instanceof Flatten) return this.flatten(l);
     if (l instanceof BatchNormalization) return this.batchNorm(l);
     if (l instanceof Activation) return this.activation(l.activation, l.alpha, l.name);
-    // registry families (lib/model/layers/registry.ts) map themselves
-    const own = (l as Layer & { toOnnx?: (ex: OnnxEmitter) => void }).toOnnx;
-    if (typeof own === 'function') return own.call(l, this as unknown as OnnxEmitter);
     throw new Error(`toOnnx: layer ${l.name} (${l.className}) has no ONNX mapping`);
   }
 }

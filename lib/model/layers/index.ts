@@ -6,6 +6,8 @@ import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPoolin
 import { Add, Average, Concatenate, ConcatenateArgs, Dot, DotArgs, Maximum, Minimum, Multiply, Reshape, ReshapeArgs, Subtract } from './merge';
 import type { LayerArgs } from './base';
 import { paddingFactories } from './padding';
+import { oneDFactories } from './conv1d';
+import { activationFactories } from './activation_layers';
 
 export { Layer } from './base';
 export type { LayerArgs, WeightSpec } from './base';
@@ -15,6 +17,8 @@ export * from './normalization';
 export * from './pooling';
 export * from './merge';
 export * from './padding';
+export * from './conv1d';
+export * from './activation_layers';
 export { FAMILIES } from './registry';
 export type { LayerFamily, OnnxEmitter, ConfigHelpers } from './registry';
 
@@ -44,4 +48,6 @@ export const layers = {
   reshape: (args: ReshapeArgs) => new Reshape(args),
   // registry families (lib/model/layers/registry.ts)
   ...paddingFactories,
+  ...oneDFactories,
+  ...activationFactories,
 };

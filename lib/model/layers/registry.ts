@@ -10,6 +10,8 @@
  * `readers` and its TF.js factory to `factories`, and list a new family here.
  */
 import type { Layer } from './base';
+import { activationFamily } from './activation_layers';
+import { oneDFamily } from './conv1d';
 import { paddingFamily } from './padding';
 
 type Config = Record<string, unknown>;
@@ -30,6 +32,8 @@ export interface ConfigHelpers {
   fail(ctx: FamilyContext, msg: string): never;
   /** A value as shown in messages. */
   shown(v: unknown): string;
+  /** An initializer from a config entry (absent: dflt). */
+  initializer(v: unknown, dflt: string): never;
 }
 
 /** What a layer's toOnnx sees of the exporter (lib/onnx/export.ts). */
@@ -58,4 +62,6 @@ export interface LayerFamily {
 
 export const FAMILIES: LayerFamily[] = [
   paddingFamily,
+  oneDFamily,
+  activationFamily,
 ];

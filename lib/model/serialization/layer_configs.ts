@@ -347,7 +347,10 @@ const ALIASES: Record<string, string> = {
 };
 
 // The registry families (lib/model/layers/registry.ts): their readers and aliases join the above.
-const HELPERS: ConfigHelpers = { baseArgs: (c, ctx) => ({ ...baseArgs(c, ctx) }), channelsLast, fail, shown };
+const HELPERS: ConfigHelpers = {
+  baseArgs: (c, ctx) => ({ ...baseArgs(c, ctx) }), channelsLast, fail, shown,
+  initializer: (v, dflt) => initializer(v, dflt) as never,
+};
 for (const f of FAMILIES) {
   for (const [cls, read] of Object.entries(f.readers)) readers[cls] = (c, ctx) => read(c, ctx, HELPERS);
   Object.assign(ALIASES, f.aliases ?? {});
