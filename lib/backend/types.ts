@@ -115,6 +115,8 @@ export interface LayerSpec {
   size?: [number, number];
   /** UpSampling2D: 0 nearest (default), 1 bilinear as TF.js (no half-pixel offset). */
   interpolation?: number;
+  /** PReLU: [H, W, C] flags, 1 where alpha is shared over that axis; alpha's offset is `kernel`. */
+  shared?: [number, number, number];
 }
 
 /** The loss of one model output (graph form); total loss = sum of weight * loss. */

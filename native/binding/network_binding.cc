@@ -206,6 +206,7 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   IntsField(o, "pad", path, 4, 0, s.pad);
   IntsField(o, "crop", path, 4, 0, s.crop);
   IntsField(o, "size", path, 2, 0, s.size);
+  IntsField(o, "shared", path, 3, 0, s.shared);
   s.interpolation = (int)IntField(o, "interpolation", path, 0, 1, 0);
   // The engine multiplies these; refuse what would overflow before it does.
   if (conv) {

@@ -67,6 +67,7 @@ struct LayerSpec {
   int crop[4] = {0, 0, 0, 0};  // Cropping2D: rows removed at the top, bottom, columns at the left, right
   int size[2] = {1, 1};        // UpSampling2D: row and column factors
   int interpolation = 0;       // UpSampling2D: 0 nearest, 1 bilinear (kernels/upsampling.h)
+  int shared[3] = {0, 0, 0};   // PReLU: 1 where alpha is shared over that per-sample axis (H, W, C)
 };
 
 // The loss of one model output (graph form). Total loss = sum over outputs of weight * loss.

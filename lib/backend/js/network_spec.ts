@@ -44,6 +44,8 @@ export interface LayerInfo {
   /** UpSampling2D: row, column factors; interpolation 0 nearest, 1 bilinear. */
   size: [number, number];
   interpolation: number;
+  /** PReLU: 1 where alpha is shared over that per-sample axis (H, W, C). */
+  shared: [number, number, number];
   /** Registry kinds: the descriptor, the ranges its shape rule listed, floats per sample saved. */
   node?: NodeKind;
   nodeParams: NodeParam[];
@@ -211,6 +213,7 @@ function readLayer(v: unknown, path: string): LayerInfo {
     crop: intsField(v, 'crop', path, 4, [0, 0, 0, 0]) as [number, number, number, number],
     size: intsField(v, 'size', path, 2, [1, 1]) as [number, number],
     interpolation: intField(v, 'interpolation', path, 0, 1, 0),
+    shared: intsField(v, 'shared', path, 3, [0, 0, 0]) as [number, number, number],
     nodeParams: [],
     savedSize: 0,
   };

@@ -2,11 +2,13 @@
 import { LayerKind } from '../../types';
 import { NodeKind } from './node_kind';
 import { cropping2dNode, upsampling2dNode, zeroPadding2dNode } from './padding';
+import { preluNode } from './prelu';
 
 const ALL: NodeKind[] = [
   zeroPadding2dNode,
   cropping2dNode,
   upsampling2dNode,
+  preluNode,
 ];
 
 const BY_KIND = new Map<LayerKind, NodeKind>(ALL.map((k) => [k.kind, k]));
