@@ -50,6 +50,17 @@ export enum LayerKind {
   Dot = 17,
   /** A view: `out` is the new per-sample shape (same size). */
   Reshape = 18,
+  // registry kinds (lib/backend/js/nodes/node_kind.ts; numbers reserved in native/engine/nodes/node_kind.h)
+  /** `pad` = [top, bottom, left, right] zero rows / columns. */
+  ZeroPadding2D = 19,
+  /** `crop` = [top, bottom, left, right] rows / columns removed. */
+  Cropping2D = 20,
+  /** `size` = [row, column] factors, `interpolation` 0 nearest / 1 bilinear. */
+  UpSampling2D = 21,
+  DepthwiseConv2D = 22, Conv2DTranspose = 23, LayerNorm = 24, PReLU = 25,
+  Softmax = 26, SpatialDropout2D = 27, GaussianNoise = 28, GaussianDropout = 29, Rescaling = 30, Resizing = 31,
+  CenterCrop = 32, RandomFlip = 33, RandomRotation = 34, RandomZoom = 35, RandomTranslation = 36,
+  RandomContrast = 37, RandomCrop = 38,
 }
 
 /** Mirrors `cnn::OptimizerKind`. */
@@ -96,6 +107,16 @@ export interface LayerSpec {
   axis?: number;
   /** Dot: L2-normalise both vectors first (cosine proximity). */
   normalize?: boolean;
+  /** ZeroPadding2D: [top, bottom, left, right]; absent = [0, 0, 0, 0]. */
+  pad?: [number, number, number, number];
+  /** Cropping2D: [top, bottom, left, right]; absent = [0, 0, 0, 0]. */
+  crop?: [number, number, number, number];
+  /** UpSampling2D: [row, column] factors; absent = [1, 1]. */
+  size?: [number, number];
+  /** UpSampling2D: 0 nearest (default), 1 bilinear as TF.js (no half-pixel offset). */
+  interpolation?: number;
+  /** PReLU: [H, W, C] flags, 1 where alpha is shared over that axis; alpha's offset is `kernel`. */
+  shared?: [number, number, number];
 }
 
 /** The loss of one model output (graph form); total loss = sum of weight * loss. */

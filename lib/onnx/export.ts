@@ -17,6 +17,10 @@
  * Dense -> Gemm (MatMul + Add beyond 2-D); BatchNormalization -> BatchNormalization (inference);
  * Dropout -> nothing; activations -> Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus,
  * Clip (relu6), x * Sigmoid(x) (swish), exact GELU through Erf, Softmax on the channel axis.
+ * Registry layers (lib/model/layers/registry.ts) map themselves through toOnnx: ZeroPadding2D -> Pad
+ * (constant zeros on H and W, in the running layout), Cropping2D -> Slice, UpSampling2D -> Resize
+ * (NCHW; coordinate_transformation_mode asymmetric, nearest_mode floor: TF.js's sampling); the 1-D
+ * layers -> 1-D Conv / MaxPool / AveragePool in NCL between Transposes, ReduceMean / ReduceMax.
  */
 import { Act } from '../backend/types';
 import { defaultAlpha } from '../model/activations';
@@ -25,7 +29,7 @@ import {
   GlobalMaxPooling2D, InputLayer, MaxPooling2D,
   Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Reshape,
 } from '../model/layers';
-import type { Layer } from '../model/layers';
+import type { Layer, OnnxEmitter } from '../model/layers';
 import type { EngineGraph } from '../model/container';
 import { attr, GraphBuilder, valueInfo } from './graph';
 import { onnxModelType } from './schema';
@@ -259,6 +263,9 @@ class Exporter {
   layer(l: Layer): void {
     if (l instanceof InputLayer || l instanceof Dropout) return;
     if (l instanceof Reshape) return this.reshape(l);
+    // registry families (lib/model/layers/registry.ts) map themselves
+    const own = (l as Layer & { toOnnx?: (ex: OnnxEmitter) => void }).toOnnx;
+    if (typeof own === 'function') return own.call(l, this as unknown as OnnxEmitter);
     if (l instanceof Conv2D) return this.conv(l);
     if (l instanceof Dense) return this.dense(l);
     if (l instanceof MaxPooling2D) return this.pool(l, 'MaxPool');

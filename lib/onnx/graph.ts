@@ -11,9 +11,10 @@ export const INT64 = 7;
 /** AttributeProto.AttributeType values used here. */
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
-export interface AttributeMsg { name: string; type: number; f?: number; i?: number; ints?: number[] }
+export interface AttributeMsg { name: string; type: number; f?: number; i?: number; ints?: number[]; s?: Uint8Array }
 export interface NodeMsg { name: string; op_type: string; input: string[]; output: string[]; attribute: AttributeMsg[]; domain: string }
 export interface TensorMsg { name: string; dims: number[]; data_type: number; raw_data: Uint8Array }
 export interface ValueInfoMsg {
@@ -25,6 +26,7 @@ export const attr = {
   int: (name: string, i: number): AttributeMsg => ({ name, type: ATTR_INT, i }),
   ints: (name: string, ints: number[]): AttributeMsg => ({ name, type: ATTR_INTS, ints }),
   float: (name: string, f: number): AttributeMsg => ({ name, type: ATTR_FLOAT, f }),
+  string: (name: string, s: string): AttributeMsg => ({ name, type: ATTR_STRING, s: new TextEncoder().encode(s) }),
 };
 
 /** A graph input / output: float32 with the given dims; strings are symbolic (the batch 'N'). */

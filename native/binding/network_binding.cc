@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../engine/network.h"
+#include "../engine/nodes/node_kind.h"
 #include "util.h"
 
 namespace cnn::binding {
@@ -114,6 +115,23 @@ void ShapeField(Napi::Object o, const char* key, const std::string& path, int ou
   ShapeAt(o.Get(key), path + "." + key, out);
 }
 
+// An optional array of `count` non-negative integers into out (left as it is when absent).
+void IntsField(Napi::Object o, const char* key, const std::string& path, int count, int lo, int* out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return;
+  const std::string p = path + "." + key;
+  if (!v.IsArray() || (int)v.As<Napi::Array>().Length() != count)
+    SpecError(o.Env(), p, "an array of " + std::to_string(count) + " non-negative integers", v);
+  Napi::Array a = v.As<Napi::Array>();
+  for (int i = 0; i < count; ++i) {
+    Napi::Value e = a.Get(i);
+    double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+    if (!e.IsNumber() || !(d >= lo && d <= INT_MAX) || d != (double)(int)d)
+      SpecError(o.Env(), p + "[" + std::to_string(i) + "]", "a non-negative integer", e);
+    out[i] = (int)d;
+  }
+}
+
 // An optional array of non-negative integer tensor ids (empty when absent).
 std::vector<int> IdsField(Napi::Object o, const char* key, const std::string& path) {
   Napi::Value v = o.Get(key);
@@ -147,7 +165,7 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   if (!v.IsObject() || v.IsArray()) SpecError(v.Env(), path, "an object", v);
   Napi::Object o = v.As<Napi::Object>();
   LayerSpec s;
-  s.kind = (LayerKind)IntField(o, "kind", path, 0, (int)LayerKind::Reshape, 0, true);
+  s.kind = (LayerKind)IntField(o, "kind", path, 0, kMaxLayerKind, 0, true);
   ShapeField(o, "in", path, s.in);
   ShapeField(o, "out", path, s.out);
   s.kh = (int)IntField(o, "kh", path, 1, INT_MAX, 1);
@@ -185,6 +203,11 @@ LayerSpec ReadLayer(Napi::Value v, const std::string& path) {
   }
   s.axis = (int)IntField(o, "axis", path, 0, 2, 2);
   s.normalize = BoolField(o, "normalize", path, false);
+  IntsField(o, "pad", path, 4, 0, s.pad);
+  IntsField(o, "crop", path, 4, 0, s.crop);
+  IntsField(o, "size", path, 2, 0, s.size);
+  IntsField(o, "shared", path, 3, 0, s.shared);
+  s.interpolation = (int)IntField(o, "interpolation", path, 0, 1, 0);
   // The engine multiplies these; refuse what would overflow before it does.
   if (conv) {
     SafeProduct(v.Env(), path + " kernel (kh * kw * in[2] * filters)", {s.kh, s.kw, s.in[2], s.filters});

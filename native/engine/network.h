@@ -25,6 +25,11 @@ enum class LayerKind : int32_t {
   // one per-sample axis, Dot of two (1, 1, F) vectors -> (1, 1, 1), Reshape (a view)
   Add = 10, Subtract = 11, Multiply = 12, Average = 13, Maximum = 14, Minimum = 15, Concatenate = 16,
   Dot = 17, Reshape = 18,
+  // registry kinds (engine/nodes/node_kind.h: one descriptor per kind; the numbers are reserved there)
+  ZeroPadding2D = 19, Cropping2D = 20, UpSampling2D = 21, DepthwiseConv2D = 22, Conv2DTranspose = 23,
+  LayerNorm = 24, PReLU = 25, Softmax = 26, SpatialDropout2D = 27, GaussianNoise = 28, GaussianDropout = 29,
+  Rescaling = 30, Resizing = 31, CenterCrop = 32, RandomFlip = 33, RandomRotation = 34, RandomZoom = 35,
+  RandomTranslation = 36, RandomContrast = 37, RandomCrop = 38,
 };
 
 // The dtype a layer computes in (its Keras dtype policy's compute dtype). BFloat16 (mixed_bfloat16):
@@ -57,6 +62,12 @@ struct LayerSpec {
   std::vector<std::array<int, 3>> ins;
   int axis = 2;            // Concatenate: 0 = H, 1 = W, 2 = C
   bool normalize = false;  // Dot: of the L2-normalised vectors
+  // Registry kinds' fields (engine/nodes/): read by name by the binding.
+  int pad[4] = {0, 0, 0, 0};   // ZeroPadding2D: rows added at the top, bottom, columns at the left, right
+  int crop[4] = {0, 0, 0, 0};  // Cropping2D: rows removed at the top, bottom, columns at the left, right
+  int size[2] = {1, 1};        // UpSampling2D: row and column factors
+  int interpolation = 0;       // UpSampling2D: 0 nearest, 1 bilinear (kernels/upsampling.h)
+  int shared[3] = {0, 0, 0};   // PReLU: 1 where alpha is shared over that per-sample axis (H, W, C)
 };
 
 // The loss of one model output (graph form). Total loss = sum over outputs of weight * loss.

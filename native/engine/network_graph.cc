@@ -50,13 +50,16 @@ bool back_reads_inputs(const LayerSpec& s) {
       return true;
     case LayerKind::Activation:
       return activation_needs_input(s.act);
-    default:
-      return false;
+    default: {
+      const NodeKind* nk = node_kind(s.kind);
+      return nk && nk->back_reads_inputs;
+    }
   }
 }
 
 bool back_reads_output(const LayerSpec& s) {
   if (s.kind == LayerKind::Activation) return true;
+  if (const NodeKind* nk = node_kind(s.kind)) return nk->back_reads_output;
   return (s.kind == LayerKind::Conv2D || s.kind == LayerKind::Dense) && s.act != Act::Linear;
 }
 
@@ -263,10 +266,16 @@ void Graph::ensure_train(int n) {
         b.invstd.resize(C);
         break;
       default:
+        if (li.node && li.saved_size > 0) realloc_vec(b.saved, N * li.saved_size);
         break;
     }
     if (plan.shared[j]) {  // private parameter gradients, fixed sizes
       const LayerSpec& s = li.s;
+      if (li.node) {
+        b.dnode.resize(li.node_params.size());
+        for (size_t q = 0; q < li.node_params.size(); ++q)
+          if (li.node_params[q].offset >= 0 && !li.node_params[q].stat) b.dnode[q].resize(li.node_params[q].size);
+      }
       if (s.kind == LayerKind::Conv2D) {
         b.dw.resize((size_t)s.kh * s.kw * C * s.filters);
         b.db.resize(s.filters);
@@ -319,6 +328,16 @@ void Graph::forward(const std::vector<const float*>& xs, int n, bool training) {
     GraphNodeBufs* b = training ? &nodes[j] : nullptr;
     const int64_t rows = (int64_t)n * li.pixels;
     const int C = s.in[2];
+    if (li.node) {  // a registry kind
+      ins.clear();
+      for (int t : s.inputs) ins.push_back(data[t]);
+      std::vector<const float*> ps;
+      for (const NodeParam& p : li.node_params) ps.push_back(m.P(p.offset));
+      NodeCall c{s, n, ins.data(), out, b && li.saved_size ? b->saved.data() : nullptr, ps.data(), nullptr, nullptr,
+                 nullptr, &m.rng, training};
+      li.node->forward(c);
+      continue;
+    }
     switch (s.kind) {
       case LayerKind::Conv2D:
         conv_tiled_forward(li.plan, out, nullptr, b && li.keep_pre ? b->pre.data() : nullptr, cur, m.P(s.kernel),
@@ -505,6 +524,35 @@ float Graph::forward_backward(const std::vector<const float*>& xs, const std::ve
       if (off < 0) return nullptr;
       return sh ? own.data() : G + off;
     };
+    if (li.node) {  // a registry kind: one call, then the input gradients summed in as usual
+      std::vector<const float*> ins, ps;
+      std::vector<float*> dps, dins;
+      for (int t : s.inputs) ins.push_back(data[t]);
+      const bool want_dp = li.trainable;
+      for (size_t q = 0; q < li.node_params.size(); ++q) {
+        const NodeParam& p = li.node_params[q];
+        ps.push_back(m.P(p.offset));
+        dps.push_back(want_dp && !p.stat ? dparam(p.offset, sh ? b.dnode[q] : b.dw) : nullptr);
+      }
+      // one input per call to target(): the scratch buffer holds one pending contribution
+      const int n_in = (int)s.inputs.size();
+      for (int q = 0; q < std::max(n_in, 1); ++q) {
+        dins.assign(n_in, nullptr);
+        if (q < n_in && plan.need_grad[s.inputs[q]]) dins[q] = target(s.inputs[q]);
+        const bool last = q == n_in - 1;
+        if (!dins[q] && !(last && want_dp)) continue;
+        std::vector<float*> dp = last ? dps : std::vector<float*>(dps.size(), nullptr);
+        NodeCall c{s, n, ins.data(), const_cast<float*>(out), li.saved_size ? b.saved.data() : nullptr, ps.data(),
+                   dp.data(), g, dins.data(), &m.rng, true};
+        li.node->backward(c);
+        if (dins[q]) finish();
+      }
+      if (sh)
+        for (size_t q = 0; q < li.node_params.size(); ++q)
+          if (!b.dnode[q].empty())
+            for (size_t e = 0; e < b.dnode[q].size(); ++e) G[li.node_params[q].offset + e] += b.dnode[q][e];
+      continue;
+    }
     switch (s.kind) {
       case LayerKind::Conv2D: {
         float* dst = need0 ? target(s.inputs[0]) : nullptr;
@@ -668,9 +716,11 @@ const float* Graph::output(int k) const {
 
 int64_t Graph::arena_bytes() const {
   int64_t b = (int64_t)(arena.size() + iarena.size() + iargmax.size()) * 4;
-  for (const GraphNodeBufs& q : nodes)
+  for (const GraphNodeBufs& q : nodes) {
     b += (int64_t)(q.pre.size() + q.mask.size() + q.xhat.size() + q.mean.size() + q.invstd.size() + q.argmax.size() +
-                   q.dw.size() + q.db.size() + q.dgamma.size() + q.dbeta.size()) * 4;
+                   q.dw.size() + q.db.size() + q.dgamma.size() + q.dbeta.size() + q.saved.size()) * 4;
+    for (const auto& d : q.dnode) b += (int64_t)d.size() * 4;
+  }
   for (const auto& p : probs) b += (int64_t)p.size() * 4;
   return b;
 }

@@ -52,6 +52,9 @@ struct GraphNodeBufs {
   std::vector<float> pre, mask, xhat, mean, invstd;
   std::vector<int32_t> argmax;
   std::vector<float> dw, db, dgamma, dbeta;  // shared nodes: private parameter gradients
+  // registry kinds: the saved floats (n, saved_size); shared nodes: per NodeParam its private gradient
+  std::vector<float> saved;
+  std::vector<std::vector<float>> dnode;
 };
 
 struct Graph {

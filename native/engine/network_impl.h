@@ -9,6 +9,7 @@
 #include "../kernels/pool2d.h"
 #include "conv_tiles.h"
 #include "network.h"
+#include "nodes/node_kind.h"
 
 namespace cnn {
 
@@ -24,6 +25,11 @@ struct LayerInfo {
   bool is_view = false;               // Flatten: output aliases input; Dropout at inference too
   ConvPlan plan{};                    // Conv2D: tiling, and whether the next layer's pool is fused in
   bool fused = false;                 // MaxPool2D run inside the Conv2D before it (no work of its own)
+  // Registry kinds (nodes/node_kind.h): the descriptor, the ranges its shape rule listed, and the
+  // floats per sample kept for backward. node == nullptr for the classic kinds.
+  const NodeKind* node = nullptr;
+  std::vector<NodeParam> node_params;
+  int64_t saved_size = 0;
 };
 
 // Per-layer training buffers, each sized for `cap` samples.

@@ -13,6 +13,7 @@
 
 #include "../kernels/activations.h"
 #include "network_impl.h"
+#include "nodes/node_kind.h"
 
 namespace cnn {
 
@@ -67,6 +68,8 @@ const char* kind_name(LayerKind k) {
     case LayerKind::Concatenate: return "Concatenate";
     case LayerKind::Dot: return "Dot";
     case LayerKind::Reshape: return "Reshape";
+    default:
+      if (const NodeKind* nk = node_kind(k)) return nk->name;
   }
   return "?";
 }
@@ -286,8 +289,24 @@ void Network::Impl::validate() {
         if (li.out_size != li.in_size)
           fail(where, "out " + shape_str(s.out) + " must hold as many values as in " + shape_str(s.in));
         break;
-      default:
-        fail(where, "unknown layer kind " + std::to_string((int)s.kind));
+      default: {
+        const NodeKind* nk = node_kind(s.kind);
+        if (!nk) fail(where, "unknown layer kind " + std::to_string((int)s.kind));
+        // the registry kinds run on the graph engine only
+        chain = false;
+        NodeShape sh = nk->shape(s);
+        if (!sh.error.empty()) fail(where, sh.error);
+        expect_out(sh.out[0], sh.out[1], sh.out[2]);
+        for (const NodeParam& p : sh.params) {
+          param(p.offset, p.size, p.field, p.optional, p.stat);
+          if (p.stat && p.offset >= 0 && spec.vars[var_of(p.offset, p.size)].trainable)
+            fail(where, std::string(p.field) + " must lie in non-trainable vars");
+        }
+        li.node = nk;
+        li.node_params = sh.params;
+        li.saved_size = nk->saved_floats ? nk->saved_floats(s) : 0;
+        break;
+      }
     }
     tensor_shapes.push_back({s.out[0], s.out[1], s.out[2]});
   }

@@ -49,12 +49,17 @@ interface NodeParams {
   movingMean: Float32Array | null; movingVar: Float32Array | null;
   /** [private gradient, its place in grads] pairs to add after backward (shared nodes). */
   adds: [Float32Array, Float32Array][];
+  /** Registry kinds: per NodeParam its view and its gradient (private when shared; null: none). */
+  node: (Float32Array | null)[];
+  dnode: (Float32Array | null)[];
 }
 
 /** Per-node training buffers (kept for backward), sized for cap samples. */
 interface NodeBufs {
   pre: Float32Array | null; col: Float32Array | null; argmax: Int32Array | null;
   xhat: Float32Array | null; mean: Float32Array | null; invstd: Float32Array | null; mask: Float32Array | null;
+  /** Registry kinds: (cap, savedSize) kept for backward. */
+  saved: Float32Array | null;
 }
 
 interface TrainArena {
@@ -158,6 +163,8 @@ class JsGraphNetwork implements Network {
       movingMean: bn ? view(this.params, L.movingMean, C) : null,
       movingVar: bn ? view(this.params, L.movingVar, C) : null,
       adds,
+      node: L.nodeParams.map((p) => view(this.params, p.offset, p.size)),
+      dnode: L.nodeParams.map((p) => (p.stat ? null : gview(p.offset, p.size))),
     };
   }
 
@@ -180,7 +187,10 @@ class JsGraphNetwork implements Network {
     if (this.train !== null && this.train.cap >= n) return this.train;
     let maxCol = 0;
     const nodes = this.s.layers.map((L, j): NodeBufs => {
-      const b: NodeBufs = { pre: null, col: null, argmax: null, xhat: null, mean: null, invstd: null, mask: null };
+      const b: NodeBufs = {
+        pre: null, col: null, argmax: null, xhat: null, mean: null, invstd: null, mask: null,
+        saved: L.node !== undefined && L.savedSize > 0 ? new Float32Array(n * L.savedSize) : null,
+      };
       const back = this.g.runBack[j];
       switch (L.kind) {
         case LayerKind.Conv2D: {
@@ -277,6 +287,13 @@ class JsGraphNetwork implements Network {
       const b: NodeBufs | null = training ? (A as TrainArena).nodes[j] : null;
       const ia = training ? null : (A as InferArena);
       const rows = n * L.in[0] * L.in[1], C = L.in[2];
+      if (L.node !== undefined) {  // a registry kind
+        L.node.forward({
+          s: L, n, in: ins, out, saved: b !== null ? b.saved : null, params: P.node, dparams: [], dout: null, din: [],
+          rng: this.rng, training,
+        });
+        continue;
+      }
       switch (L.kind) {
         case LayerKind.Conv2D: {
           const d = this.convDims(L, n);
@@ -433,6 +450,23 @@ class JsGraphNetwork implements Network {
       const need = L.inputs.map((t) => g.needGrad[t]);
       const rows = n * L.in[0] * L.in[1], C = L.in[2];
       const skipAct = this.s.outputs.some((o, k) => o === id && this.fused[k]);
+      if (L.node !== undefined) {  // a registry kind: one call per input needing a gradient (the scratch holds one)
+        const nIn = ins.length;
+        for (let q = 0; q < Math.max(nIn, 1); q++) {
+          const din: (Float32Array | null)[] = ins.map(() => null);
+          if (q < nIn && need[q]) din[q] = target(L.inputs[q]);
+          const last = q === nIn - 1;
+          if (din[q] === null && !(last && L.trainable)) continue;
+          const dparams = last && L.trainable ? P.dnode : P.dnode.map(() => null);
+          L.node.backward({
+            s: L, n, in: ins, out, saved: bufs.saved, params: P.node, dparams, dout: gout, din, rng: this.rng,
+            training: true,
+          });
+          if (din[q] !== null) finish();
+        }
+        for (const [own, dst] of P.adds) for (let e = 0; e < own.length; e++) dst[e] += own[e];
+        continue;
+      }
       switch (L.kind) {
         case LayerKind.Conv2D: {
           const d = this.convDims(L, n);
@@ -752,7 +786,7 @@ class JsGraphNetwork implements Network {
     if (T !== null) {
       bytes += T.arena.byteLength + (T.dcol?.byteLength ?? 0);
       for (const b of T.nodes) {
-        for (const a of [b.pre, b.col, b.argmax, b.xhat, b.mean, b.invstd, b.mask]) bytes += a?.byteLength ?? 0;
+        for (const a of [b.pre, b.col, b.argmax, b.xhat, b.mean, b.invstd, b.mask, b.saved]) bytes += a?.byteLength ?? 0;
       }
       for (const p of T.probs) bytes += p?.byteLength ?? 0;
     }

@@ -55,13 +55,14 @@ export function backReadsInputs(L: LayerInfo): boolean {
     case LayerKind.Activation:
       return activationNeedsInput(L.act);
     default:
-      return false;
+      return L.node?.backReadsInputs ?? false;
   }
 }
 
 /** True when node L's backward reads its own output. */
 export function backReadsOutput(L: LayerInfo): boolean {
   if (L.kind === LayerKind.Activation) return true;
+  if (L.node !== undefined) return L.node.backReadsOutput;
   return (L.kind === LayerKind.Conv2D || L.kind === LayerKind.Dense) && L.act !== Act.Linear;
 }
 

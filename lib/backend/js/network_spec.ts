@@ -8,6 +8,8 @@ import { f32 } from './check';
 import { conv2dDims } from './conv2d';
 import { optimizerSlotCount } from './optim';
 import { pool2dDims } from './pool2d';
+import { MAX_LAYER_KIND, NodeKind, NodeParam } from './nodes/node_kind';
+import { nodeKind } from './nodes/registry';
 
 export type Shape = [number, number, number];
 
@@ -35,6 +37,19 @@ export interface LayerInfo {
   ins: Shape[];
   axis: number;
   normalize: boolean;
+  /** Registry kinds' fields (nodes/). ZeroPadding2D: top, bottom, left, right. */
+  pad: [number, number, number, number];
+  /** Cropping2D: top, bottom, left, right. */
+  crop: [number, number, number, number];
+  /** UpSampling2D: row, column factors; interpolation 0 nearest, 1 bilinear. */
+  size: [number, number];
+  interpolation: number;
+  /** PReLU: 1 where alpha is shared over that per-sample axis (H, W, C). */
+  shared: [number, number, number];
+  /** Registry kinds: the descriptor, the ranges its shape rule listed, floats per sample saved. */
+  node?: NodeKind;
+  nodeParams: NodeParam[];
+  savedSize: number;
 }
 
 /** The loss of one output, filled in. */
@@ -72,6 +87,11 @@ export interface CheckedSpec {
   outputLosses: OutputLoss[];
   /** Per tensor id: its shape. */
   tensorShapes: Shape[];
+}
+
+/** A kind's name in messages (the native kind_name). */
+export function kindName(k: LayerKind): string {
+  return KIND_NAMES[k] ?? nodeKind(k)?.name ?? '?';
 }
 
 export const KIND_NAMES = ['Conv2D', 'Dense', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D',
@@ -163,7 +183,7 @@ function safeProduct(what: string, xs: number[]): number {
 
 function readLayer(v: unknown, path: string): LayerInfo {
   if (!isObject(v)) throw specError(path, 'an object', v);
-  const kind = intField(v, 'kind', path, 0, LayerKind.Reshape, 0, true) as LayerKind;
+  const kind = intField(v, 'kind', path, 0, MAX_LAYER_KIND, 0, true) as LayerKind;
   const conv = kind === LayerKind.Conv2D, dense = kind === LayerKind.Dense;
   const inS = shapeField(v, 'in', path), outS = shapeField(v, 'out', path);
   const info: LayerInfo = {
@@ -189,6 +209,13 @@ function readLayer(v: unknown, path: string): LayerInfo {
     ins: [],
     axis: intField(v, 'axis', path, 0, 2, 2),
     normalize: boolField(v, 'normalize', path, false),
+    pad: intsField(v, 'pad', path, 4, [0, 0, 0, 0]) as [number, number, number, number],
+    crop: intsField(v, 'crop', path, 4, [0, 0, 0, 0]) as [number, number, number, number],
+    size: intsField(v, 'size', path, 2, [1, 1]) as [number, number],
+    interpolation: intField(v, 'interpolation', path, 0, 1, 0),
+    shared: intsField(v, 'shared', path, 3, [0, 0, 0]) as [number, number, number],
+    nodeParams: [],
+    savedSize: 0,
   };
   const insV = v.ins;
   if (insV !== undefined) {
@@ -204,6 +231,21 @@ function readLayer(v: unknown, path: string): LayerInfo {
   }
   if (dense) safeProduct(`${path} kernel (in[2] * units)`, [inS[2], info.units]);
   return info;
+}
+
+/** An optional array of `count` non-negative integers (def when absent); the binding's IntsField. */
+function intsField(o: Obj, key: string, path: string, count: number, def: number[]): number[] {
+  const v = o[key];
+  if (v === undefined) return def.slice();
+  const p = `${path}.${key}`;
+  if (!Array.isArray(v) || v.length !== count) throw specError(p, `an array of ${count} non-negative integers`, v);
+  const r: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const e: unknown = v[i];
+    if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e > INT_MAX) throw specError(`${p}[${i}]`, 'a non-negative integer', e);
+    r.push(e);
+  }
+  return r;
 }
 
 /** An optional array of non-negative integer ids ([] when absent). */
@@ -323,7 +365,7 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
   const ranges: Range[] = [];
   let chain = I === 1;
   layers.forEach((L, i) => {
-    const where = `layers[${i}] (${KIND_NAMES[L.kind]})`;
+    const where = `layers[${i}] (${kindName(L.kind)})`;
     // wiring: the ids read, their count, their shapes
     const prevId = i === 0 ? 0 : I + i - 1;
     if (L.inputs.length === 0) L.inputs = [prevId];
@@ -358,8 +400,8 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
     L.ins = shapes;
     const [H, W, C] = L.in;
     const param = (field: 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVar', size: number,
-                   optional: boolean, stat = false): void => {
-      const off = L[field];
+                   optional: boolean, stat = false): void => paramAt(field, L[field], size, optional, stat);
+    const paramAt = (field: string, off: number, size: number, optional: boolean, stat = false): void => {
       if (off === -1) {
         if (!optional) throw fail(where, `${field} offset is required`);
         return;
@@ -373,6 +415,25 @@ export function checkSpec(raw: NetworkSpec): CheckedSpec {
     };
     const pair = (k: number): string =>
       `input id ${L.inputs[0]} is ${shapeStr(shapes[0])} and input id ${L.inputs[k]} is ${shapeStr(shapes[k])}`;
+    if (L.kind > LayerKind.Reshape) {  // a registry kind (nodes/node_kind.ts)
+      const nk = nodeKind(L.kind);
+      if (nk === undefined) throw fail(where, `unknown layer kind ${L.kind}`);
+      chain = false;  // the registry kinds run on the graph engine only
+      const sh = nk.shape(L);
+      if (sh.error !== undefined) throw fail(where, sh.error);
+      expectOut(sh.out[0], sh.out[1], sh.out[2]);
+      for (const p of sh.params) {
+        paramAt(p.field, p.offset, p.size, p.optional, p.stat === true);
+        if (p.stat && p.offset >= 0 && vars[varOf(p.offset, p.size)].trainable) {
+          throw fail(where, `${p.field} must lie in non-trainable vars`);
+        }
+      }
+      L.node = nk;
+      L.nodeParams = sh.params;
+      L.savedSize = nk.savedFloats ? nk.savedFloats(L) : 0;
+      tensorShapes.push(L.out);
+      return;
+    }
     switch (L.kind) {
       case LayerKind.Conv2D: {
         let d;

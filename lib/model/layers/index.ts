@@ -5,6 +5,9 @@ import { BatchNormalization, BatchNormalizationArgs } from './normalization';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Pooling2DArgs } from './pooling';
 import { Add, Average, Concatenate, ConcatenateArgs, Dot, DotArgs, Maximum, Minimum, Multiply, Reshape, ReshapeArgs, Subtract } from './merge';
 import type { LayerArgs } from './base';
+import { paddingFactories } from './padding';
+import { oneDFactories } from './conv1d';
+import { activationFactories } from './activation_layers';
 
 export { Layer } from './base';
 export type { LayerArgs, WeightSpec } from './base';
@@ -13,6 +16,11 @@ export * from './core';
 export * from './normalization';
 export * from './pooling';
 export * from './merge';
+export * from './padding';
+export * from './conv1d';
+export * from './activation_layers';
+export { FAMILIES } from './registry';
+export type { LayerFamily, OnnxEmitter, ConfigHelpers } from './registry';
 
 export const layers = {
   conv2d: (args: Conv2DArgs) => new Conv2D(args),
@@ -38,4 +46,8 @@ export const layers = {
   concatenate: (args: ConcatenateArgs = {}) => new Concatenate(args),
   dot: (args: DotArgs) => new Dot(args),
   reshape: (args: ReshapeArgs) => new Reshape(args),
+  // registry families (lib/model/layers/registry.ts)
+  ...paddingFactories,
+  ...oneDFactories,
+  ...activationFactories,
 };

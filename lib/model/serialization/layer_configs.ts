@@ -10,8 +10,9 @@
 import {
   Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
   GlobalMaxPooling2D, InputLayer, Layer, MaxPooling2D, ReLU,
-  Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Reshape,
+  Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Reshape, FAMILIES,
 } from '../layers';
+import type { ConfigHelpers } from '../layers';
 import type { LayerArgs } from '../layers';
 import {
   Constant, getInitializer, Initializer, Ones, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
@@ -345,6 +346,16 @@ const ALIASES: Record<string, string> = {
   Convolution2D: 'Conv2D', MaxPool2D: 'MaxPooling2D', AvgPool2D: 'AveragePooling2D',
   GlobalAvgPool2D: 'GlobalAveragePooling2D', GlobalMaxPool2D: 'GlobalMaxPooling2D',
 };
+
+// The registry families (lib/model/layers/registry.ts): their readers and aliases join the above.
+const HELPERS: ConfigHelpers = {
+  baseArgs: (c, ctx) => ({ ...baseArgs(c, ctx) }), channelsLast, fail, shown,
+  initializer: (v, dflt) => initializer(v, dflt) as never,
+};
+for (const f of FAMILIES) {
+  for (const [cls, read] of Object.entries(f.readers)) readers[cls] = (c, ctx) => read(c, ctx, HELPERS);
+  Object.assign(ALIASES, f.aliases ?? {});
+}
 
 export const SUPPORTED_LAYER_CLASSES = Object.keys(readers);
 
