@@ -184,9 +184,11 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   }
   const trained = Math.round(tr.xs.shape[0] * (1 - split)) * epochsRun;
   const throughput = trained / wall;
+  // every rank holds the same weights now: leave the group (evaluateAsync would otherwise be a
+  // collective over ranks that stopped), rank 0 reports on the whole test set alone
+  tf.distributed.destroy();
   if (rank > 0) {
     model.dispose();
-    tf.distributed.destroy();
     return;
   }
 
@@ -230,7 +232,6 @@ async function train(v: ReturnType<typeof parse>['values']): Promise<void> {
   if (savedTo) log(`Model saved to ${savedTo}`);
   log(`Report: ${reportPath}`);
   model.dispose();
-  tf.distributed.destroy();
 }
 
 async function evaluate(v: ReturnType<typeof parse>['values']): Promise<void> {
