@@ -28,6 +28,7 @@ export interface DistributedInitArgs {
 interface GlooAddon {
   init(rank: number, world: number, store: { kind: string; path?: string; host?: string; port?: number; prefix?: string }, timeoutMs: number): Promise<void>;
   allreduce(data: Float32Array, op: ReduceOp): Promise<void>;
+  allreduceSync(data: Float32Array, op: ReduceOp): void;
   broadcast(data: Float32Array, root: number): Promise<void>;
   barrier(): Promise<void>;
   destroy(): void;
@@ -38,6 +39,8 @@ export interface Group {
   readonly rank: number;
   readonly worldSize: number;
   allreduce(data: Float32Array, op?: ReduceOp): Promise<void>;
+  /** Blocks this thread until every rank has called it (for the synchronous APIs: evaluate). */
+  allreduceSync(data: Float32Array, op?: ReduceOp): void;
   broadcast(data: Float32Array, root?: number): Promise<void>;
   barrier(): Promise<void>;
 }
@@ -109,6 +112,7 @@ export async function init(args: DistributedInitArgs = {}): Promise<void> {
   group = {
     rank, worldSize,
     allreduce: (d, op = 'sum') => a.allreduce(d, op),
+    allreduceSync: (d, op = 'sum') => a.allreduceSync(d, op),
     broadcast: (d, root = 0) => a.broadcast(d, root),
     barrier: () => a.barrier(),
   };
@@ -144,6 +148,15 @@ function need(fn: string): Group {
 export function allreduce(data: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
   if (!(data instanceof Float32Array)) throw new TypeError(`distributed.allreduce: data must be a Float32Array, received ${describe(data)}`);
   return need('allreduce').allreduce(data, op);
+}
+
+/**
+ * allreduce() on the calling thread: blocks (the event loop too) until every rank has called it.
+ * For synchronous code; refused while an asynchronous collective is in flight.
+ */
+export function allreduceSync(data: Float32Array, op: ReduceOp = 'sum'): void {
+  if (!(data instanceof Float32Array)) throw new TypeError(`distributed.allreduceSync: data must be a Float32Array, received ${describe(data)}`);
+  need('allreduceSync').allreduceSync(data, op);
 }
 
 /** Overwrites data on every rank with root's. */

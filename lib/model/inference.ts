@@ -141,14 +141,31 @@ async function evaluateSharded(model: LayersModel, c: Compiled, d: ModelData, bs
   const keys = logNames(c, model.outputNames);
   let logs: Logs = Object.fromEntries(keys.map((k) => [k, 0]));
   if (hi > lo) logs = await evaluateLogs(model, c, rowsOf(model, d, lo, hi), bs);
-  const buf = Float32Array.from([...keys.map((k) => logs[k] * (hi - lo)), hi - lo]);
+  const buf = packForAverage(keys, logs, hi - lo);
   await group.allreduce(buf, 'sum');
+  return unpackAverage(keys, buf);
+}
+
+/** [logs[k] * count..., count]: summed over the ranks, then divided by the summed count. */
+function packForAverage(keys: string[], logs: Logs, count: number): Float32Array {
+  return Float32Array.from([...keys.map((k) => (logs[k] ?? 0) * count), count]);
+}
+
+function unpackAverage(keys: string[], buf: Float32Array): Logs {
   const n = buf[keys.length];
-  return Object.fromEntries(keys.map((k, i) => [k, buf[i] / n]));
+  return Object.fromEntries(keys.map((k, i) => [k, n > 0 ? buf[i] / n : NaN]));
+}
+
+function averageOverRanks(keys: string[], logs: Logs, count: number, reduce: (buf: Float32Array) => void): Logs {
+  const buf = packForAverage(keys, logs, count);
+  reduce(buf);
+  return unpackAverage(keys, buf);
 }
 
 /** Loss and metrics over a dataset's batches (all of them, or the first `batches`). */
-export async function evaluateDatasetLogs(model: LayersModel, ds: DatasetLike, c: Compiled, batches?: number, caller = 'evaluateDataset'): Promise<Logs> {
+export async function evaluateDatasetLogs(
+  model: LayersModel, ds: DatasetLike, c: Compiled, batches?: number, caller = 'evaluateDataset', group: Group | null = null,
+): Promise<Logs> {
   const fn = caller === 'evaluateDataset' ? caller : `${caller}: validationData`;
   const it = await openIterator(ds, fn);
   const sums: Logs = {};
@@ -185,6 +202,15 @@ export async function evaluateDatasetLogs(model: LayersModel, ds: DatasetLike, c
     if (ahead) await discardAhead(ahead, owned);
     await closeIterator(it);
   }
+  if (group && group.worldSize > 1) {
+    // collective: each rank read its own dataset (its shard); the figures are averaged over all
+    // the samples of all the ranks
+    const keys = logNames(c, model.outputNames);
+    const buf = Float32Array.from([...keys.map((k) => sums[k] ?? 0), count]);
+    await group.allreduce(buf, 'sum');
+    if (buf[keys.length] === 0) throw new Error(`${fn}: the datasets of all ${group.worldSize} ranks yielded no batches`);
+    return unpackAverage(keys, buf);
+  }
   if (count === 0) throw new Error(`${fn}: the dataset yielded no batches`);
   for (const k of Object.keys(sums)) sums[k] /= count;
   return sums;
@@ -206,9 +232,24 @@ export function evaluate(model: LayersModel, x: unknown, y: unknown, args: Model
   const { xs, n } = model.evalInputs(x, 'evaluate');
   model.engine.checkIdle('predict');
   const bs = checkPositiveInt(args.batchSize ?? DEFAULT_PREDICT_BATCH, 'predict', 'batchSize');
+  const ys = model.labelArrays(y, n, 'evaluate', c);
+  const group = currentGroup();
+  if (group && group.worldSize > 1) {
+    // collective: this rank's contiguous shard, the figures averaged over the ranks (blocking)
+    const lo = Math.floor((n * group.rank) / group.worldSize);
+    const hi = Math.floor((n * (group.rank + 1)) / group.worldSize);
+    const keys = logNames(c, model.outputNames);
+    let logs: Logs = Object.fromEntries(keys.map((k) => [k, 0]));
+    if (hi > lo) {
+      const d = rowsOf(model, { n, xs, ys }, lo, hi);
+      const outs = newOutputs(model, d.n);
+      runSync(model, model.predictNet(), outs, d.xs, d.n, bs);
+      logs = logsOf(model, c, outs, d.ys, d.n);
+    }
+    return logTensors(model, c, averageOverRanks(keys, logs, hi - lo, (buf) => group.allreduceSync(buf, 'sum')));
+  }
   const outs = newOutputs(model, n);
   runSync(model, model.predictNet(), outs, xs, n, bs);
-  const ys = model.labelArrays(y, n, 'evaluate', c);
   return logTensors(model, c, logsOf(model, c, outs, ys, n));
 }
 
@@ -231,5 +272,5 @@ export async function evaluateDataset(model: LayersModel, ds: DatasetLike, args:
   if (args === null || typeof args !== 'object') throw new TypeError(`${fn}: args must be an object, received ${describe(args)}`);
   if (args.batches !== undefined) checkPositiveInt(args.batches, fn, 'batches');
   if (args.verbose !== undefined && args.verbose !== 0) throw new Error(`${fn}: verbose mode is not implemented (verbose must be 0), received ${describe(args.verbose)}`);
-  return logTensors(model, c, await evaluateDatasetLogs(model, ds, c, args.batches));
+  return logTensors(model, c, await evaluateDatasetLogs(model, ds, c, args.batches, fn, currentGroup()));
 }

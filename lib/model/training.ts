@@ -646,7 +646,7 @@ export async function fitDataset(model: LayersModel, dataset: DatasetLike, args:
     const validate = vd
       ? async (): Promise<Logs> => {
         if (Array.isArray(vd)) return evaluateLogs(model, c, model.evalData(vd[0], vd[1], `${fn}: validationData`, c), DEFAULT_PREDICT_BATCH, group);
-        return evaluateDatasetLogs(model, vd as DatasetLike, c, args.validationBatches, fn);
+        return evaluateDatasetLogs(model, vd as DatasetLike, c, args.validationBatches, fn, group);
       }
       : null;
     const dp = group ? await startDataParallel(model, c, group, { epochs, initialEpoch, 'batchesPerEpoch (0: a pass)': args.batchesPerEpoch ?? 0 }) : null;

@@ -21,6 +21,7 @@ using cnn::dist::StoreSpec;
 // flight keeps it alive even if destroy() runs meanwhile.
 std::shared_ptr<Group> g_group;
 bool g_pending_init = false;
+int g_in_flight = 0;  // async collectives queued and not yet settled (main thread only)
 
 Napi::Error Err(Napi::Env env, const std::string& fn, const std::string& msg) {
   return Napi::TypeError::New(env, "cnn_gloo." + fn + ": " + msg);
@@ -41,6 +42,10 @@ class Worker : public Napi::AsyncWorker {
     if (!keep.IsUndefined()) keep_ = Napi::Persistent(keep.As<Napi::Object>());
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
+  void Start() {
+    ++g_in_flight;
+    Queue();
+  }
   void Execute() override {
     try {
       work_();
@@ -49,10 +54,12 @@ class Worker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
+    --g_in_flight;
     if (done_) done_();
     deferred_.Resolve(Env().Undefined());
   }
   void OnError(const Napi::Error& e) override {
+    --g_in_flight;
     if (done_) done_();
     deferred_.Reject(Napi::Error::New(Env(), e.Message()).Value());
   }
@@ -103,7 +110,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
         g_pending_init = false;
         if (*out) g_group = *out;
       });
-  w->Queue();
+  w->Start();
   return w->Promise();
 }
 
@@ -132,8 +139,25 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   float* p = a.Data();
   const size_t n = a.ElementLength();
   auto* w = new Worker(env, [g, p, n, op] { g->allreduce(p, n, op); }, a);
-  w->Queue();
+  w->Start();
   return w->Promise();
+}
+
+// allreduceSync(data: Float32Array, op) -> undefined, in place, on the calling thread: for the
+// synchronous APIs (evaluate), which block the event loop anyway. Refused while an async collective
+// is in flight, so the order of collectives stays the order of the calls on every rank.
+Napi::Value AllreduceSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto g = Need(env, "allreduceSync");
+  Napi::Float32Array a = F32(info, "allreduceSync");
+  const ReduceOp op = Op(env, info.Length() > 1 ? info[1] : env.Undefined());
+  if (g_in_flight > 0) throw Err(env, "allreduceSync", "an asynchronous collective is still in flight; await it first");
+  try {
+    g->allreduce(a.Data(), a.ElementLength(), op);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return env.Undefined();
 }
 
 // broadcast(data: Float32Array, root) -> Promise<void>, in place
@@ -145,7 +169,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   float* p = a.Data();
   const size_t n = a.ElementLength();
   auto* w = new Worker(env, [g, p, n, root] { g->broadcast(p, n, root); }, a);
-  w->Queue();
+  w->Start();
   return w->Promise();
 }
 
@@ -153,7 +177,7 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto g = Need(env, "barrier");
   auto* w = new Worker(env, [g] { g->barrier(); }, env.Undefined());
-  w->Queue();
+  w->Start();
   return w->Promise();
 }
 
@@ -166,6 +190,7 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("allreduce", Napi::Function::New(env, Allreduce, "allreduce"));
+  exports.Set("allreduceSync", Napi::Function::New(env, AllreduceSync, "allreduceSync"));
   exports.Set("broadcast", Napi::Function::New(env, Broadcast, "broadcast"));
   exports.Set("barrier", Napi::Function::New(env, Barrier, "barrier"));
   exports.Set("destroy", Napi::Function::New(env, Destroy, "destroy"));

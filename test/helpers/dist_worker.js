@@ -32,6 +32,16 @@ function model() {
   tf.setBackend(process.env.CNN_TEST_BACKEND || 'native');
   tf.setNumThreads(1);
   if (store !== '-') await tf.distributed.init({ rank, worldSize: world, store, timeoutMs: Number(process.env.CNN_TEST_TIMEOUT || 20000) });
+  let syncRefused = null;
+  if (store !== '-') { // a blocking allreduce is refused while an async one is in flight
+    const a = new Float32Array([rank + 1]);
+    const pending = tf.distributed.allreduce(a);
+    try { tf.distributed.allreduceSync(new Float32Array(1)); } catch (e) { syncRefused = e.message; }
+    await pending;
+    const b = new Float32Array([rank + 1]);
+    tf.distributed.allreduceSync(b, 'max');
+    if (a[0] !== (world * (world + 1)) / 2 || b[0] !== world) throw new Error(`allreduce gave ${a[0]}, allreduceSync ${b[0]}`);
+  }
   const m = model();
   const n = 52; // not a multiple of the global batch: the last batch is shared unevenly
   const x = tf.randomUniform([n, 12, 12, 1], 0, 1, 'float32', 3);
@@ -64,7 +74,13 @@ function model() {
   const yv = y.slice([0], [13]);
   const h = await m.fit(x, y, { epochs: 2, batchSize: batch, seed: 5, verbose: 0, callbacks, validationData: [xv, yv] });
   const ev = (await m.evaluateAsync(x, y)).map((t) => t.dataSync()[0]);
-  fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history, evaluate: ev }));
+  const evSync = m.evaluate(x, y).map((t) => t.dataSync()[0]); // blocking collective under a group
+  // evaluateDataset: each rank reads its own rows (i % world == rank); averaged over all of them
+  const xs = x.arraySync(), ys = y.arraySync();
+  const mine = xs.map((_, i) => i).filter((i) => i % world === rank);
+  const ds = tf.data.zip({ xs: tf.data.array(mine.map((i) => xs[i])), ys: tf.data.array(mine.map((i) => ys[i])) }).batch(5);
+  const evDs = (await m.evaluateDataset(ds)).map((t) => t.dataSync()[0]);
+  fs.writeFileSync(out, JSON.stringify({ params: Array.from(m.flatParams), history: h.history, evaluate: ev, evaluateSync: evSync, evaluateDataset: evDs, syncRefused }));
   tf.distributed.destroy();
 })().catch((e) => {
   fs.writeFileSync(out, JSON.stringify({ error: e.message }));
